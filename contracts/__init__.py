@@ -1,0 +1,1 @@
+"""The contract tests: each test names the clause(s) it enforces with @pytest.mark.clause."""

@@ -1,0 +1,38 @@
+"""AUTH: no credentials, or wrong ones, get 401 or 403 and a JSON error body."""
+
+from __future__ import annotations
+
+import pytest
+
+from comms_contract.judge import describe
+
+CASES = {
+    "no credentials": False,
+    "wrong secret": ("__account__", "comms-contract-wrong-secret"),
+    "unknown user": ("ACcommscontractunknownuser0000000", "comms-contract-wrong-secret"),
+    "empty user and secret": ("", ""),
+}
+
+
+@pytest.mark.clause("AUTH", "ERROR-BODY")
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_credentials_are_refused(comms, case):
+    auth = CASES[case]
+    if isinstance(auth, tuple) and auth[0] == "__account__":
+        auth = (comms.config.target.account_id, auth[1])
+    ex = comms.get([("pageSize", "1")], auth=auth)
+    v = comms.verdict(ex)
+    if ex.status not in (401, 403):
+        v.fail("AUTH", f"{case}: {describe(ex.params)} got {ex.status}, not 401 or 403")
+    else:
+        comms.ledger.note("AUTH", f"refused with {ex.status}")
+        comms.check_response(ex)
+    v.done()
+
+
+@pytest.mark.clause("AUTH")
+def test_good_credentials_are_accepted(comms):
+    ex = comms.first_page()
+    v = comms.verdict(ex)
+    v.check("AUTH", ex.status == 200, f"valid Basic credentials got {ex.status}, not 200")
+    v.done()

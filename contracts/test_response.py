@@ -1,0 +1,33 @@
+"""CT, ENVELOPE, OP-SHAPE, EXTRA-FIELDS, STATS-SUMS, UPDATED-AFTER-CREATED, IDS-UNIQUE, SELF
+(presence) and the LAST-PAGE "" advisory, on the first page of several queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from comms_contract.judge import judge
+
+QUERIES = {
+    "plain": [],
+    "pageSize=1": [("pageSize", "1")],
+    "pageSize=1000": [("pageSize", "1000")],
+    "status=COMPLETED": [("status", "COMPLETED"), ("pageSize", "20")],
+    "empty result": [("startDate", "2099-01-01T00:00:00Z")],
+}
+
+
+@pytest.mark.clause(
+    "CT",
+    "ENVELOPE",
+    "OP-SHAPE",
+    "EXTRA-FIELDS",
+    "STATS-SUMS",
+    "UPDATED-AFTER-CREATED",
+    "IDS-UNIQUE",
+    "SELF",
+    "FILTER-SOUND",
+)
+@pytest.mark.parametrize("query", list(QUERIES))
+def test_first_page_shape(comms, query):
+    ex = comms.first_page() if query == "plain" else comms.get(QUERIES[query])
+    judge(comms, ex)

@@ -1,0 +1,74 @@
+"""The clause catalog (contracts/clauses.toml): ids, levels, statements, sources."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from comms_contract.paths import contracts_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+LEVELS = ("MUST", "SHOULD", "FREE")
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    section: str
+    level: str
+    statement: str
+    source: str
+    decision: str = ""
+    strict_level: str = ""
+
+
+@lru_cache(maxsize=1)
+def clauses() -> tuple[Clause, ...]:
+    data = tomllib.loads((contracts_dir() / "clauses.toml").read_text(encoding="utf-8"))
+    items = tuple(Clause(**row) for row in data["clause"])
+    ids = [c.id for c in items]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise RuntimeError(f"duplicate clause ids in clauses.toml: {sorted(dupes)}")
+    return items
+
+
+def by_id() -> dict[str, Clause]:
+    return {c.id: c for c in clauses()}
+
+
+def get(clause_id: str) -> Clause:
+    try:
+        return by_id()[clause_id]
+    except KeyError:
+        raise KeyError(f"unknown clause id {clause_id!r}") from None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How this run weighs clauses: strict mode and user downgrades of MUST to advisory."""
+
+    strict: bool = False
+    downgraded: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, strict: bool, downgrade: Iterable[str]) -> Policy:
+        ids = {d.strip() for item in downgrade for d in item.split(",") if d.strip()}
+        unknown = sorted(ids - set(by_id()))
+        if unknown:
+            raise ValueError(f"cannot downgrade unknown clause id(s): {', '.join(unknown)}")
+        return cls(strict, frozenset(ids))
+
+    def level(self, clause_id: str) -> str:
+        """The level as written, with strict mode applied (downgrades are reported apart)."""
+        c = get(clause_id)
+        return c.strict_level if self.strict and c.strict_level else c.level
+
+    def fails_run(self, clause_id: str) -> bool:
+        return self.level(clause_id) == "MUST" and clause_id not in self.downgraded

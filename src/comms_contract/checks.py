@@ -1,0 +1,160 @@
+"""Checks on single responses, each finding tied to a clause id.
+
+A ``Verdict`` collects findings for one exchange: advisory ones go to the ledger at once,
+run-failing ones are raised together so pytest reports every clause a response broke.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from comms_contract import STATS_FIELDS, rfc3339, schemas
+from comms_contract.http import Exchange
+from comms_contract.ledger import ClauseViolations, Finding, Ledger
+
+JSON_TYPES = ("application/json", "application/problem+json")
+
+
+class Verdict:
+    def __init__(self, ledger: Ledger, exchange: Exchange | None = None) -> None:
+        self.ledger = ledger
+        self.exchange = exchange
+        self.failing: list[Finding] = []
+
+    def evidence(self) -> tuple[str, ...]:
+        if self.exchange is None:
+            return ()
+        return (self.exchange.line(), "reproduce: " + self.exchange.curl())
+
+    def fail(
+        self,
+        clause: str,
+        message: str,
+        *,
+        advisory: bool = False,
+        evidence: Iterable[str] | None = None,
+    ) -> None:
+        ev = tuple(evidence) if evidence is not None else self.evidence()
+        finding = Finding(clause, message, ev, advisory)
+        if self.ledger.fails_run(finding):
+            self.failing.append(finding)
+        else:
+            self.ledger.record(finding)
+
+    def check(self, clause: str, ok: bool, message: str) -> bool:
+        if not ok:
+            self.fail(clause, message)
+        return ok
+
+    def done(self) -> None:
+        if self.failing:
+            raise ClauseViolations(self.failing)
+
+
+def media_type(exchange: Exchange) -> str:
+    return exchange.content_type.split(";")[0].strip().lower()
+
+
+def parse_json(exchange: Exchange) -> tuple[bool, Any]:
+    try:
+        return True, exchange.json()
+    except (ValueError, UnicodeDecodeError):
+        return False, None
+
+
+def check_error(v: Verdict, exchange: Exchange) -> None:
+    """ERROR-BODY: a JSON object with a JSON media type (field names are FREE)."""
+    ok, body = parse_json(exchange)
+    if media_type(exchange) not in JSON_TYPES:
+        v.fail(
+            "ERROR-BODY",
+            f"{exchange.status} answered with Content-Type "
+            f"{exchange.content_type or '(none)'!r}, not application/json or problem+json: "
+            f"{exchange.snippet(120)!r}",
+        )
+    elif not ok or not isinstance(body, dict):
+        v.fail(
+            "ERROR-BODY", f"{exchange.status} body is not a JSON object: {exchange.snippet(120)!r}"
+        )
+
+
+def _schema_clause(error_path: list, validator_kind: str, strict: bool) -> str:
+    if strict and validator_kind in ("unevaluatedProperties", "additionalProperties"):
+        return "EXTRA-FIELDS"
+    if error_path[:1] == ["operations"] and len(error_path) > 1:
+        return "OP-SHAPE"
+    if error_path[:1] == ["pagination"] and validator_kind == "required":
+        return "ENVELOPE"
+    return "ENVELOPE"
+
+
+def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> dict | None:
+    """CT, ENVELOPE, OP-SHAPE, EXTRA-FIELDS, UPDATED-AFTER-CREATED, IDS-UNIQUE (page), SELF
+    presence and the LAST-PAGE "" advisory on one 200 response. Returns the body if usable."""
+    if media_type(exchange) != "application/json":
+        v.fail("CT", f"200 answered with Content-Type {exchange.content_type or '(none)'!r}")
+    ok, body = parse_json(exchange)
+    if not ok:
+        v.fail("ENVELOPE", f"200 body is not JSON: {exchange.snippet(120)!r}")
+        return None
+    validator = schemas.validator("list-response", strict=strict)
+    seen: set[tuple[str, str]] = set()
+    for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(err.absolute_path)
+        clause = _schema_clause(path, err.validator, strict)
+        if path == ["pagination"] and err.validator == "required" and "'self'" in err.message:
+            clause = "SELF"
+        where = "/".join(map(str, path)) or "(body)"
+        key = (clause, where)
+        if key not in seen:
+            seen.add(key)
+            v.fail(clause, f"at {where}: {err.message[:200]}")
+    if not isinstance(body, dict):
+        return None
+    ops = body.get("operations")
+    if isinstance(ops, list):
+        check_operations(v, [o for o in ops if isinstance(o, dict)])
+    pagination = body.get("pagination")
+    if isinstance(pagination, dict) and pagination.get("next") == "":
+        v.fail(
+            "LAST-PAGE",
+            'next is "" (an empty string): clients are known to loop on it; '
+            "use null or leave it out",
+            advisory=True,
+        )
+    return body if isinstance(ops, list) and isinstance(pagination, dict) else None
+
+
+def check_operations(v: Verdict, ops: list[dict]) -> None:
+    ids = [o.get("id") for o in ops]
+    dupes = sorted({i for i in ids if isinstance(i, str) and ids.count(i) > 1})
+    v.check("IDS-UNIQUE", not dupes, f"ids repeated within one page: {', '.join(dupes[:3])}")
+    sums_ok = 0
+    for o in ops:
+        created, updated = o.get("createdAt"), o.get("updatedAt")
+        if isinstance(created, str) and isinstance(updated, str):
+            c, u = (
+                rfc3339.parse(created, strict_case=False),
+                rfc3339.parse(updated, strict_case=False),
+            )
+            if c is not None and u is not None and u < c:
+                v.fail(
+                    "UPDATED-AFTER-CREATED",
+                    f"{o.get('id')}: updatedAt {updated} is before createdAt {created}",
+                )
+        stats = o.get("stats")
+        if isinstance(stats, dict) and all(isinstance(stats.get(k), int) for k in STATS_FIELDS):
+            buckets = sum(stats[k] for k in ("scheduled", "queued", "sent", "failed", "canceled"))
+            sums_ok += buckets + stats["unaddressable"] == stats["total"]
+    if ops:
+        v.ledger.note(
+            "STATS-SUMS",
+            f"seen: stats buckets added up to total on {sums_ok} of "
+            f"{len(ops)} operations in a page",
+        )
+
+
+def body_text(body: Any) -> str:
+    return json.dumps(body)[:200]

@@ -1,0 +1,245 @@
+"""``comms-contract``: run the suite, serve the reference server, print the clause catalog.
+
+``run`` is a thin front over pytest: it builds the run's settings, runs the packaged contract
+tests once in-process and turns the per-clause ledger into an exit code:
+0 no MUST violation, 1 at least one, 2 usage, configuration or connection error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+
+from comms_contract import __version__, catalog
+from comms_contract.catalog import Policy
+from comms_contract.http import ClientSettings, ConfigError, Target
+from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
+from comms_contract.server.app import Credentials
+
+EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
+
+
+class Preset:
+    """Hands a ready RunConfig to the plugin and keeps the finished session for the runner."""
+
+    def __init__(self, run_config) -> None:
+        self.run_config = run_config
+        self.session = None
+
+
+def parse_rate(text: str) -> float:
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"rate limit {text!r}: use e.g. 10/s or 120/min")
+    value = float(m[1])
+    if value <= 0:
+        raise argparse.ArgumentTypeError("rate limit must be positive")
+    return value / 60 if (m[2] or "s").startswith("m") else value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="comms-contract", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"comms-contract {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run the conformance suite (default target: embedded server)")
+    r.add_argument(
+        "--base-url",
+        default=os.environ.get("COMMS_BASE_URL"),
+        help="API root, e.g. https://comms.twilio.com (env COMMS_BASE_URL)",
+    )
+    r.add_argument(
+        "--account-id", default=os.environ.get("COMMS_ACCOUNT_ID"), help="env COMMS_ACCOUNT_ID"
+    )
+    r.add_argument(
+        "--auth-token",
+        default=os.environ.get("COMMS_AUTH_TOKEN"),
+        help="env COMMS_AUTH_TOKEN (prefer the environment: argv is visible to ps)",
+    )
+    r.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--strict", action="store_true", help="no unknown fields (EXTRA-FIELDS: MUST)")
+    r.add_argument(
+        "--downgrade",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="report MUST clause ID as advisory (repeatable, or comma-separated)",
+    )
+    r.add_argument(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the checks of clause ID (repeatable)",
+    )
+    r.add_argument("--max-requests", type=int, help="request budget for the whole run")
+    r.add_argument("--rate-limit", type=parse_rate, help="client-side limit, e.g. 10/s")
+    r.add_argument("--max-wait", type=float, default=60.0, help="cap per Retry-After wait (s)")
+    r.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
+    r.add_argument("--allow-insecure-http", action="store_true")
+    r.add_argument(
+        "--probe-methods",
+        action="store_true",
+        help="also send POST/PUT/PATCH/DELETE to check 405 (METHODS)",
+    )
+    r.add_argument("--report-json", metavar="PATH")
+    r.add_argument("--junit-xml", metavar="PATH")
+    r.add_argument("--report-html", metavar="PATH")
+    r.add_argument("-v", "--verbose", action="store_true", help="show pytest's per-test lines")
+
+    s = sub.add_parser("serve", help="run the reference server under uvicorn")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--count", type=int, default=160, help="operations in the dataset")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--account-id", default=Credentials().account_id)
+    s.add_argument("--auth-token", default=Credentials().auth_token)
+
+    c = sub.add_parser("clauses", help="print the clause catalog")
+    c.add_argument("--markdown", action="store_true", help="as the docs/clauses.md table")
+    return p
+
+
+def run_config_from_args(args: argparse.Namespace):
+    from comms_contract.session import RunConfig
+
+    embedded = not args.base_url
+    defaults = Credentials()
+    account = args.account_id or (defaults.account_id if embedded else "")
+    token = args.auth_token or (defaults.auth_token if embedded else "")
+    selected = {c.strip() for item in args.clause for c in item.split(",") if c.strip()}
+    unknown = sorted(selected - set(catalog.by_id()))
+    if unknown:
+        raise ConfigError(
+            f"unknown clause id(s): {', '.join(unknown)} (see 'comms-contract clauses')"
+        )
+    target = Target(args.base_url or None, account, token)
+    target.validate(allow_insecure_http=args.allow_insecure_http)
+    return RunConfig(
+        target=target,
+        profile=PROFILES[args.profile],
+        seed=args.seed,
+        policy=Policy.build(args.strict, args.downgrade),
+        selected=frozenset(selected) or None,
+        client=ClientSettings(
+            timeout=args.timeout,
+            max_requests=args.max_requests,
+            rate_limit=args.rate_limit,
+            max_wait=args.max_wait,
+        ),
+        allow_insecure_http=args.allow_insecure_http,
+        probe_methods=args.probe_methods,
+        report_json=args.report_json,
+        junit_xml=args.junit_xml,
+        report_html=args.report_html,
+    )
+
+
+def run_suite(
+    run_config, *, verbose: bool = False, extra_args: Sequence[str] = ()
+) -> tuple[int, object]:
+    """Run the packaged contract tests once, in-process; returns (exit code, session)."""
+    import pytest
+
+    from comms_contract.paths import contracts_dir
+
+    preset = Preset(run_config)
+    here = contracts_dir()
+    args = [
+        str(here),
+        "--rootdir",
+        str(here),
+        "-c",
+        str(here / "pytest.ini"),
+        "-p",
+        "no:cacheprovider",
+        "--tb=short",
+        "--no-header",
+        "-q" if verbose else "-qq",
+        "-W",
+        "ignore::DeprecationWarning",
+        f"--hypothesis-seed={run_config.seed}",
+        *extra_args,
+    ]
+    before = set(sys.modules)
+    try:
+        code = pytest.main(args, plugins=[preset])
+    finally:
+        for name in set(sys.modules) - before:  # a second run in one process imports afresh
+            if name.startswith("comms_contract.contracts") or name.startswith("test_"):
+                del sys.modules[name]
+    session = preset.session
+    if session is None or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return EXIT_ERROR, session
+    if session.errors:
+        return EXIT_ERROR, session
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return EXIT_ERROR, session
+    return (EXIT_VIOLATION if session.ledger.failed() else EXIT_OK), session
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        config = run_config_from_args(args)
+    except (ConfigError, ValueError) as exc:
+        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    code, session = run_suite(config, verbose=args.verbose)
+    if session is not None:
+        for err in session.errors:
+            print(f"comms-contract: error: {err}", file=sys.stderr)
+    return code
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from comms_contract.server import Dataset, ReferenceServer
+    from comms_contract.server.app import Credentials as Creds
+
+    app = ReferenceServer(
+        Dataset.generate(count=args.count, seed=args.seed),
+        credentials=Creds(args.account_id, args.auth_token),
+        seed=args.seed,
+    )
+    base = f"http://{args.host}:{args.port}"
+    print(f"comms-contract reference server: {args.count} operations, seed {args.seed}")
+    print(f"  base URL:   {base}   (list: {base}/v1/PushNotifications/Operations)")
+    print(f"  account id: {args.account_id}")
+    print(f"  auth token: {args.auth_token}   (the mock's own credentials, not a real secret)")
+    print(
+        f"  try: COMMS_AUTH_TOKEN={args.auth_token} comms-contract run --base-url {base} "
+        f"--account-id {args.account_id}"
+    )
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
+def cmd_clauses(args: argparse.Namespace) -> int:
+    from comms_contract.docs import clause_table
+
+    if args.markdown:
+        print(clause_table())
+        return EXIT_OK
+    for c in catalog.clauses():
+        print(f"{c.id:<22} {c.level:<6} §{c.section}  {c.statement}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": cmd_run, "serve": cmd_serve, "clauses": cmd_clauses}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("comms-contract: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

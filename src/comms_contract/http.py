@@ -1,0 +1,283 @@
+"""The suite's HTTP layer: one client for every check, fuzzed or walked.
+
+It owns what a polite, safe staging client must do in one place: Basic auth, Retry-After on
+429/503 (capped), a request budget, a client-side rate limit, clear transport errors, and a
+record of every exchange that can be replayed as a curl command without credentials.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import shlex
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from comms_contract import OPERATIONS_PATH
+from comms_contract.ledger import BudgetExhausted, Finding, Ledger, TargetError
+from comms_contract.redact import REDACTOR, redact
+
+EMBEDDED_BASE = "http://embedded.comms-contract.invalid"
+Params = Sequence[tuple[str, str]] | Mapping[str, str] | None
+
+
+class ConfigError(ValueError):
+    """A usage or configuration mistake: the runner prints it on one line and exits 2."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to test: a base URL (None for the embedded reference server) and credentials."""
+
+    base_url: str | None
+    account_id: str
+    auth_token: str
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    @property
+    def root(self) -> str:
+        return (self.base_url or EMBEDDED_BASE).rstrip("/")
+
+    @property
+    def url(self) -> str:
+        return self.root + OPERATIONS_PATH
+
+    def validate(self, *, allow_insecure_http: bool = False) -> None:
+        if self.base_url is None:
+            return
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"base URL {self.base_url!r} is not an http(s) URL; give the API root, "
+                "e.g. https://comms.twilio.com"
+            )
+        if parts.query or parts.fragment:
+            raise ConfigError(f"base URL {self.base_url!r} must not have a query or fragment")
+        if parts.path.rstrip("/").endswith(OPERATIONS_PATH) or "/v1" in parts.path.split("/")[-1:]:
+            raise ConfigError(
+                f"base URL {self.base_url!r} should be the API root: the suite appends "
+                f"{OPERATIONS_PATH} itself"
+            )
+        if not self.account_id or not self.auth_token:
+            raise ConfigError(
+                "credentials missing: set --account-id/--auth-token or COMMS_ACCOUNT_ID/"
+                "COMMS_AUTH_TOKEN"
+            )
+        if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
+            raise ConfigError(
+                f"refusing to send credentials over plain http:// to {parts.hostname} (not "
+                "loopback); use https:// or pass --allow-insecure-http"
+            )
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait for a Retry-After value (delay-seconds or HTTP-date), None if invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass
+class Exchange:
+    """One request and its final (non-throttled) response."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]]
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    authenticated: bool
+    attempts: int = 1
+    waited: float = 0.0
+    _json: Any = field(default=None, repr=False)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def json(self) -> Any:
+        if self._json is None:
+            self._json = json.loads(self.body)
+        return self._json
+
+    def curl(self) -> str:
+        """A replay command; credentials come from the environment, never from the text."""
+        auth = ' -u "$COMMS_ACCOUNT_ID:$COMMS_AUTH_TOKEN"' if self.authenticated else ""
+        method = "" if self.method == "GET" else f" -X {self.method}"
+        return redact(f"curl -sS -i{method}{auth} {shlex.quote(self.full_url)}")
+
+    @property
+    def full_url(self) -> str:
+        return self.url + ("?" + urlencode(self.params) if self.params else "")
+
+    def line(self) -> str:
+        """A one-line summary for evidence: request and status."""
+        return redact(f"{self.method} {self.full_url} -> {self.status} ({self.content_type})")
+
+    def snippet(self, limit: int = 300) -> str:
+        text = self.body[:limit].decode("utf-8", "replace")
+        return redact(text + ("..." if len(self.body) > limit else ""))
+
+
+@dataclass
+class ClientSettings:
+    timeout: float = 30.0
+    max_requests: int | None = None
+    rate_limit: float | None = None  # requests per second
+    max_wait: float = 60.0  # cap for one Retry-After wait
+    max_attempts: int = 6  # per request, throttled answers included
+
+
+class ContractClient:
+    """Sends GETs to the target and returns ``Exchange`` records; never retries a 500."""
+
+    def __init__(
+        self,
+        target: Target,
+        ledger: Ledger,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        settings: ClientSettings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.target = target
+        self.ledger = ledger
+        self.settings = settings or ClientSettings()
+        self.sleep = sleep
+        self.requests = 0
+        self.waited = 0.0
+        self.throttled = 0
+        self._last_sent = 0.0
+        REDACTOR.add(target.account_id, target.auth_token)
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=self.settings.timeout,
+            follow_redirects=False,
+            headers={"User-Agent": "comms-contract"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(
+        self,
+        params: Params = None,
+        *,
+        auth: bool | tuple[str, str] = True,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        pairs = list(params.items()) if isinstance(params, Mapping) else list(params or [])
+        pairs = [(k, str(v)) for k, v in pairs]
+        credentials = (self.target.account_id, self.target.auth_token) if auth is True else auth
+        request_headers = dict(headers or {})
+        attempts, waited = 0, 0.0
+        while True:
+            attempts += 1
+            response = self._send(method, pairs, credentials or None, request_headers)
+            if response.status_code not in (429, 503):
+                break
+            delay = self._throttle_delay(response, method, pairs)
+            if attempts >= self.settings.max_attempts:
+                raise TargetError(
+                    f"the target kept answering {response.status_code} after {attempts} attempts "
+                    f"(waited {waited:.1f}s): {method} {redact(str(response.request.url))}"
+                )
+            self.sleep(delay)
+            waited += delay
+            self.waited += delay
+        return Exchange(
+            method,
+            self.target.url,
+            pairs,
+            response.status_code,
+            response.headers,
+            response.content,
+            bool(credentials),
+            attempts,
+            waited,
+        )
+
+    def _throttle_delay(self, response: httpx.Response, method: str, pairs: list) -> float:
+        """How long to wait before repeating; a missing Retry-After is recorded as a finding."""
+        self.throttled += 1
+        status = response.status_code
+        clause = "RETRY-AFTER-429" if status == 429 else "RETRY-AFTER-503"
+        self.ledger.mark_checked(clause, "every throttled answer")
+        raw = response.headers.get("retry-after")
+        delay = parse_retry_after(raw)
+        if delay is None:
+            url = self.target.url + ("?" + urlencode(pairs) if pairs else "")
+            what = "without Retry-After" if raw is None else f"with an invalid Retry-After {raw!r}"
+            self.ledger.record(Finding(clause, f"{status} {what}", (redact(f"{method} {url}"),)))
+            delay = 1.0
+        return min(delay, self.settings.max_wait)
+
+    def _send(
+        self, method: str, pairs: list, credentials: tuple[str, str] | None, headers: dict
+    ) -> httpx.Response:
+        if self.settings.max_requests is not None and self.requests >= self.settings.max_requests:
+            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
+        if self.settings.rate_limit:
+            gap = 1.0 / self.settings.rate_limit - (time.monotonic() - self._last_sent)
+            if gap > 0:
+                self.sleep(gap)
+        self._last_sent = time.monotonic()
+        self.requests += 1
+        try:
+            return self._http.request(
+                method, self.target.url, params=pairs, auth=credentials, headers=headers
+            )
+        except httpx.ConnectError as exc:
+            raise TargetError(_connect_message(self.target, exc)) from None
+        except httpx.TimeoutException:
+            raise TargetError(
+                f"{self.target.root} did not answer within {self.settings.timeout:.0f}s "
+                "(raise --timeout, or check the host)"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TargetError(
+                f"HTTP error talking to {self.target.root}: {redact(str(exc))}"
+            ) from None
+
+
+def _connect_message(target: Target, exc: Exception) -> str:
+    text = str(exc)
+    host = urlsplit(target.root).hostname
+    if (
+        "Name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+    ):
+        return f"cannot resolve host {host!r} (DNS failure); check --base-url"
+    if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+        return f"TLS failure talking to {target.root}: {redact(text)}"
+    return f"cannot connect to {target.root}: {redact(text) or 'connection refused'}"

@@ -1,0 +1,120 @@
+"""Judge one exchange against the oracle's expectation and the per-response checks.
+
+Used by the explicit parameter tests and by the fuzzer alike, so a query gets the same
+verdict whichever test sent it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from comms_contract import rfc3339
+from comms_contract.checks import Verdict, check_error, check_list_page
+from comms_contract.http import Exchange
+from comms_contract.oracle import Expectation, classify
+
+PARAM_CLAUSE = {
+    "pageSize": "SIZE-RANGE",
+    "status": "STATUS-ENUM",
+    "startDate": "DATE-FORMAT",
+    "endDate": "DATE-FORMAT",
+    "pageToken": "TOKEN-GARBAGE",
+}
+
+
+def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict | None:
+    """Raise ClauseViolations for what the answer breaks; return the 200 body when usable."""
+    if exp is None:
+        exp = classify(exchange.params, frozenset(session.issued_tokens))
+    v = session.verdict(exchange)
+    status, params = exchange.status, exchange.params
+    if status >= 500:
+        v.fail("NO-5XX", f"{status} for {describe(params)}")
+    elif exp.reject:
+        if status != 400:
+            for clause, reason in exp.reject.items():
+                v.fail(clause, f"{reason}: expected 400, got {status}")
+    elif exp.foreign_token:
+        if not 400 <= status < 500 or status in (401, 403):
+            v.fail("TOKEN-GARBAGE", f"a pageToken the server never issued got {status}, not 4xx")
+    elif exp.inverted_dates:
+        if status not in (200, 400):
+            v.fail("DATE-ORDER", f"startDate after endDate got {status}, not 400 or an empty list")
+    elif exp.free:
+        for note in exp.free:
+            session.ledger.note(_free_clause(note), f"{note}: answered {status}")
+    elif status != 200:
+        clauses = sorted({PARAM_CLAUSE[k] for k, _ in params if k in PARAM_CLAUSE}) or ["ENVELOPE"]
+        for clause in clauses:
+            v.fail(clause, f"a valid query {describe(params)} got {status}, not 200")
+    body = None
+    if status == 200:
+        body = check_list_page(v, exchange, strict=session.strict)
+        if body is not None:
+            check_page_against_query(v, body, params, exp)
+    elif status >= 400:
+        check_error(v, exchange)
+    v.done()
+    return body
+
+
+def check_page_against_query(
+    v: Verdict, body: dict, params: Sequence[tuple[str, str]], exp: Expectation
+) -> None:
+    """Single-page consequences of the query: size bounds, filter soundness, DATE-ORDER."""
+    ops = [o for o in body["operations"] if isinstance(o, dict)]
+    q = dict(params)
+    if exp.inverted_dates and ops:
+        v.fail("DATE-ORDER", f"startDate after endDate answered {len(ops)} operations, not 0")
+    size = q.get("pageSize")
+    if size is not None and size.isdigit() and 1 <= int(size) <= 1000 and len(ops) > int(size):
+        v.fail("FULL-PAGES", f"pageSize={size} answered {len(ops)} operations")
+    if "pageSize" not in q and "pageToken" not in q and len(ops) > 50:
+        v.fail("SIZE-DEFAULT", f"no pageSize answered {len(ops)} operations, more than 50")
+    if "pageToken" in q:
+        return  # filters ride in the token; whole-walk checks cover token pages
+    want = q.get("status")
+    start = rfc3339.parse(q["startDate"]) if "startDate" in q else None
+    end = rfc3339.parse(q["endDate"]) if "endDate" in q else None
+    for o in ops:
+        if (
+            want is not None
+            and want in ("SCHEDULED", "PROCESSING", "COMPLETED", "CANCELED")
+            and o.get("status") != want
+        ):
+            v.fail(
+                "FILTER-SOUND",
+                f"status={want} answered {o.get('id')} with status {o.get('status')}",
+            )
+        created = rfc3339.parse(str(o.get("createdAt")), strict_case=False)
+        if created is None:
+            continue
+        if start is not None and created < start:
+            v.fail(
+                "FILTER-SOUND",
+                f"{o.get('id')} createdAt {o.get('createdAt')} is before "
+                f"startDate {q['startDate']}",
+            )
+        if end is not None and created > end:
+            v.fail(
+                "FILTER-SOUND",
+                f"{o.get('id')} createdAt {o.get('createdAt')} is after endDate {q['endDate']}",
+            )
+
+
+def _free_clause(note: str) -> str:
+    if "TOKEN-EMPTY" in note:
+        return "TOKEN-EMPTY"
+    if "UNKNOWN-PARAM" in note:
+        return "UNKNOWN-PARAM"
+    if note.startswith("status"):
+        return "STATUS-ENUM"
+    if "Date" in note:
+        return "DATE-FORMAT"
+    return "SIZE-RANGE"
+
+
+def describe(params: Sequence[tuple[str, str]]) -> str:
+    if not params:
+        return "a plain GET"
+    return "&".join(f"{k}={val!r}" for k, val in params)

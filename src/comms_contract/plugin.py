@@ -1,0 +1,257 @@
+"""The pytest plugin (entry point ``pytest11``): options, fixtures and per-clause reporting.
+
+It stays inert in a user's own test run until a test carries ``@pytest.mark.clause`` or uses
+a ``comms_*`` fixture; then it records each clause's result and writes the reports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from comms_contract import catalog, report
+from comms_contract.catalog import Policy
+from comms_contract.http import ClientSettings, ConfigError, Target
+from comms_contract.ledger import BudgetExhausted, ClauseViolations, Finding, TargetError
+from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
+from comms_contract.redact import redact
+from comms_contract.server.app import Credentials
+from comms_contract.session import ContractSession, RunConfig, current, install, load_app
+
+_DEFAULT_CREDENTIALS = Credentials()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("comms-contract", "comms-contract conformance suite")
+    add = g.addoption
+    add(
+        "--comms-base-url",
+        help="API root to test (env COMMS_BASE_URL); default: the embedded "
+        "reference server, in-process",
+    )
+    add("--comms-account-id", help="Basic auth user (env COMMS_ACCOUNT_ID)")
+    add("--comms-auth-token", help="Basic auth secret (env COMMS_AUTH_TOKEN); never printed")
+    add("--comms-app", help="test an ASGI app in-process instead: module:attribute")
+    add("--comms-profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
+    add("--comms-seed", type=int, default=1, help="seed for every generated case (default 1)")
+    add("--comms-strict", action="store_true", help="no unknown fields allowed (EXTRA-FIELDS)")
+    add(
+        "--comms-downgrade",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="report a MUST clause as advisory (repeatable or comma-separated)",
+    )
+    add(
+        "--comms-clause",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the checks of these clauses",
+    )
+    add("--comms-max-requests", type=int, help="request budget; checks beyond it are skipped")
+    add("--comms-rate-limit", type=float, help="client-side limit, requests per second")
+    add("--comms-max-wait", type=float, default=60.0, help="cap for one Retry-After wait (s)")
+    add("--comms-timeout", type=float, default=30.0, help="per-request timeout (s)")
+    add(
+        "--comms-allow-insecure-http",
+        action="store_true",
+        help="allow credentials over plain http:// to a non-loopback host",
+    )
+    add(
+        "--comms-probe-methods",
+        action="store_true",
+        help="also send POST/PUT/PATCH/DELETE (METHODS)",
+    )
+    add("--comms-report-json", metavar="PATH")
+    add("--comms-junit-xml", metavar="PATH", help="JUnit XML with one testcase per clause")
+
+
+def build_config(config: pytest.Config) -> RunConfig:
+    opt = config.getoption
+    base_url = opt("comms_base_url") or os.environ.get("COMMS_BASE_URL") or None
+    app_spec = opt("comms_app")
+    embedded = base_url is None
+    account = opt("comms_account_id") or os.environ.get("COMMS_ACCOUNT_ID") or ""
+    token = opt("comms_auth_token") or os.environ.get("COMMS_AUTH_TOKEN") or ""
+    if embedded:
+        account = account or _DEFAULT_CREDENTIALS.account_id
+        token = token or _DEFAULT_CREDENTIALS.auth_token
+    selected = {c.strip() for item in opt("comms_clause") for c in item.split(",") if c.strip()}
+    unknown = sorted(selected - set(catalog.by_id()))
+    if unknown:
+        raise ConfigError(
+            f"unknown clause id(s): {', '.join(unknown)} (see 'comms-contract clauses')"
+        )
+    return RunConfig(
+        target=Target(base_url, account, token),
+        profile=PROFILES[opt("comms_profile")],
+        seed=opt("comms_seed"),
+        policy=Policy.build(opt("comms_strict"), opt("comms_downgrade")),
+        selected=frozenset(selected) or None,
+        client=ClientSettings(
+            timeout=opt("comms_timeout"),
+            max_requests=opt("comms_max_requests"),
+            rate_limit=opt("comms_rate_limit"),
+            max_wait=opt("comms_max_wait"),
+        ),
+        allow_insecure_http=opt("comms_allow_insecure_http"),
+        probe_methods=opt("comms_probe_methods"),
+        app=load_app(app_spec) if app_spec else None,
+        report_json=opt("comms_report_json"),
+        junit_xml=opt("comms_junit_xml"),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(*ids): the contract clauses a test enforces")
+    preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
+    try:
+        run_config = preset.run_config if preset is not None else build_config(config)
+        run_config.target.validate(allow_insecure_http=run_config.allow_insecure_http)
+    except (ConfigError, ValueError) as exc:
+        raise pytest.UsageError(f"comms-contract: {exc}") from None
+    session = ContractSession(run_config)
+    if preset is not None:
+        preset.session = session
+    install(session)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    try:
+        current().close()
+    except RuntimeError:
+        pass
+    install(None)
+
+
+def clause_ids(item: pytest.Item) -> list[str]:
+    return [c for m in item.iter_markers("clause") for c in m.args]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    session = current()
+    for item in items:
+        for cid in clause_ids(item):
+            catalog.get(cid)  # an unknown id in a marker is a suite bug: fail loudly
+    if session.ledger.selected is None:
+        return
+    keep = [i for i in items if set(clause_ids(i)) & session.ledger.selected or not clause_ids(i)]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def comms() -> ContractSession:
+    """The run: ``comms.get(params)``, ``comms.check_response(ex)``, ``comms.ledger``..."""
+    return current()
+
+
+@pytest.fixture(scope="session")
+def comms_client(comms: ContractSession):
+    """The suite's HTTP client for the configured target (throttling, budget, redaction)."""
+    return comms.client
+
+
+def _exceptions(exc: BaseException) -> Iterator[BaseException]:
+    yield exc
+    for sub in getattr(exc, "exceptions", ()) or ():
+        yield from _exceptions(sub)
+    if exc.__cause__ is not None and exc.__cause__ is not exc:
+        yield from _exceptions(exc.__cause__)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    rep = yield
+    ids = clause_ids(item)
+    if not ids:
+        return rep
+    session = current()
+    ledger = session.ledger
+    name = item.nodeid.split("::", 1)[-1]
+    if call.excinfo is None:
+        if call.when == "call" and rep.passed:
+            for cid in ids:
+                ledger.mark_checked(cid, name)
+        return rep
+    if rep.skipped:
+        reason = str(rep.longrepr[2]) if isinstance(rep.longrepr, tuple) else "skipped"
+        for cid in ids:
+            ledger.skip(cid, reason.removeprefix("Skipped: "))
+        return rep
+    found = list(_exceptions(call.excinfo.value))
+    fatal = next((e for e in found if isinstance(e, TargetError)), None)
+    if fatal is not None:
+        if str(fatal) not in session.errors:
+            session.errors.append(redact(str(fatal)))
+        item.session.shouldstop = redact(str(fatal))
+        rep.longrepr = redact(str(fatal))
+        return rep
+    budget = next((e for e in found if isinstance(e, BudgetExhausted)), None)
+    if budget is not None:
+        for cid in ids:
+            ledger.skip(cid, f"{budget} before this check could finish")
+        rep.outcome = "skipped"
+        rep.longrepr = (str(item.path), 0, f"Skipped: {budget}")
+        return rep
+    violations: list[Finding] = [
+        f for e in found if isinstance(e, ClauseViolations) for f in e.findings
+    ]
+    if not violations:
+        session.errors.append(redact(f"internal error in {name}: {call.excinfo.exconly()}"[:500]))
+        rep.longrepr = redact(str(rep.longrepr))
+        return rep
+    for f in violations:
+        ledger.record(f)
+    for cid in ids:
+        ledger.mark_checked(cid, name)
+    if not any(ledger.fails_run(f) for f in violations):
+        rep.outcome = "passed"
+        rep.longrepr = None
+        return rep
+    text = redact(str(rep.longrepr))
+    clauses_hit = sorted({f.clause for f in violations if ledger.fails_run(f)})
+    rep.longrepr = (
+        f"{text}\n\nclauses violated: {', '.join(clauses_hit)}  (seed {session.seed})\n"
+        f"reproduce: {session.suite_command(clauses_hit[0])}"
+    )
+    return rep
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    try:
+        run = current()
+    except RuntimeError:
+        return
+    if not any(run.ledger.checked.values()) and not run.ledger.findings and not run.errors:
+        return  # no contract test ran: stay out of the user's way
+    cfg = run.config
+    if cfg.report_json:
+        report.write_json(run, cfg.report_json)
+    if cfg.junit_xml:
+        report.write_junit(run, cfg.junit_xml)
+    if cfg.report_html:
+        from comms_contract import html_report
+
+        html_report.write_html(run, cfg.report_html)
+    if run.errors:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED if exitstatus == 0 else exitstatus
+    elif run.ledger.failed() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    try:
+        run = current()
+    except RuntimeError:
+        return
+    if not any(run.ledger.checked.values()) and not run.ledger.findings and not run.errors:
+        return
+    terminalreporter.section("comms-contract clauses")
+    for line in report.terminal_lines(run, colour=terminalreporter.hasmarkup):
+        terminalreporter.write_line(line)

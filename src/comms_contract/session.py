@@ -1,0 +1,186 @@
+"""One contract run: its settings, the target, the HTTP client and the ledger.
+
+The pytest plugin creates it at configure time, so contract modules can read the profile and
+seed when they are imported (schemathesis and hypothesis need both at decoration time).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from comms_contract.catalog import Policy
+from comms_contract.checks import Verdict, check_error, check_list_page, media_type
+from comms_contract.http import ClientSettings, ContractClient, Exchange, Target
+from comms_contract.ledger import Ledger, TargetError
+from comms_contract.profiles import PROFILES, Profile
+from comms_contract.transport import ASGISyncTransport
+
+
+@dataclass
+class RunConfig:
+    target: Target
+    profile: Profile = PROFILES["ci"]
+    seed: int = 1
+    policy: Policy = field(default_factory=Policy)
+    selected: frozenset[str] | None = None
+    client: ClientSettings = field(default_factory=ClientSettings)
+    allow_insecure_http: bool = False
+    probe_methods: bool = False
+    app: Any = None  # an ASGI app to test in-process instead of a base URL
+    report_json: str | None = None
+    junit_xml: str | None = None
+    report_html: str | None = None
+
+
+def load_app(spec: str) -> Any:
+    """``module:attribute`` -> the ASGI app (called first if it is a factory function)."""
+    module, _, attr = spec.partition(":")
+    obj = getattr(importlib.import_module(module), attr or "app")
+    if inspect.isfunction(obj) and not inspect.signature(obj).parameters:
+        return obj()
+    return obj
+
+
+class ContractSession:
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.ledger = Ledger(config.policy, config.selected)
+        self.started = time.monotonic()
+        self.issued_tokens: set[str] = set()
+        self.errors: list[str] = []
+        self._client: ContractClient | None = None
+        self._first_page: Exchange | None = None
+        self.reference = None
+
+    @property
+    def profile(self) -> Profile:
+        return self.config.profile
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    @property
+    def strict(self) -> bool:
+        return self.config.policy.strict
+
+    # ---- the client, built on first use, with a preflight that turns bad targets into errors
+    @property
+    def client(self) -> ContractClient:
+        if self._client is None:
+            self._client = self._build_client()
+            self._preflight()
+        return self._client
+
+    def _build_client(self) -> ContractClient:
+        target = self.config.target
+        transport: httpx.BaseTransport | None = None
+        if self.config.app is not None:
+            transport = ASGISyncTransport(self.config.app)
+        elif target.embedded:
+            from comms_contract.server import ReferenceServer
+
+            self.reference = ReferenceServer(seed=self.seed)
+            transport = ASGISyncTransport(self.reference)
+        return ContractClient(target, self.ledger, transport=transport, settings=self.config.client)
+
+    def _preflight(self) -> None:
+        assert self._client is not None
+        ex = self._client.get([])
+        where = self.config.target.url
+        if ex.status in (401, 403):
+            raise TargetError(
+                f"credentials rejected: {where} answered {ex.status} to an authenticated GET; "
+                "check --account-id/--auth-token (COMMS_ACCOUNT_ID/COMMS_AUTH_TOKEN)"
+            )
+        if ex.status == 404 or (ex.status < 500 and media_type(ex) == "text/html"):
+            raise TargetError(
+                f"{where} answered {ex.status} {ex.content_type or ''} - not this API; is the base "
+                "URL the API root (e.g. https://comms.twilio.com, without /v1)?"
+            )
+        if ex.status in (301, 302, 307, 308):
+            raise TargetError(
+                f"{where} redirects ({ex.status}) to {ex.headers.get('location')}"
+                "; use that base URL"
+            )
+        self._first_page = ex
+
+    def first_page(self) -> Exchange:
+        client = self.client
+        assert self._first_page is not None
+        del client
+        return self._first_page
+
+    # ---- helpers for contract tests -------------------------------------------------------
+    def get(self, params: Any = None, **kwargs: Any) -> Exchange:
+        ex = self.client.get(params, **kwargs)
+        if ex.status == 200:
+            try:
+                pagination = ex.json().get("pagination") or {}
+                for key in ("next", "self"):
+                    if isinstance(pagination.get(key), str) and pagination[key]:
+                        self.issued_tokens.add(pagination[key])
+            except (ValueError, AttributeError):
+                pass
+        return ex
+
+    def verdict(self, exchange: Exchange | None = None) -> Verdict:
+        return Verdict(self.ledger, exchange)
+
+    def check_response(self, exchange: Exchange) -> dict | None:
+        """Schema and per-response checks for any answer; returns a usable 200 body."""
+        v = self.verdict(exchange)
+        body = None
+        if exchange.status == 200:
+            body = check_list_page(v, exchange, strict=self.strict)
+        elif exchange.status >= 400:
+            check_error(v, exchange)
+        v.done()
+        return body
+
+    def suite_command(self, clause: str | None = None) -> str:
+        parts = ["comms-contract", "run"]
+        if not self.config.target.embedded:
+            parts += ["--base-url", self.config.target.root]
+        parts += ["--profile", self.profile.name, "--seed", str(self.seed)]
+        if self.strict:
+            parts.append("--strict")
+        if clause:
+            parts += ["--clause", clause]
+        return " ".join(parts)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    @property
+    def requests(self) -> int:
+        return self._client.requests if self._client else 0
+
+    @property
+    def waited(self) -> float:
+        return self._client.waited if self._client else 0.0
+
+    @property
+    def duration(self) -> float:
+        return time.monotonic() - self.started
+
+
+_current: ContractSession | None = None
+
+
+def current() -> ContractSession:
+    if _current is None:
+        raise RuntimeError("no comms-contract session: run under pytest with the plugin loaded")
+    return _current
+
+
+def install(session: ContractSession | None) -> None:
+    global _current
+    _current = session
