@@ -1,10 +1,12 @@
 """SIZE-RANGE, STATUS-ENUM, DATE-FORMAT, DATE-ORDER, UNKNOWN-PARAM, TOKEN-EMPTY:
-each boundary of the query grammar, one request each, judged by the oracle."""
+each boundary of the query grammar, one request each, judged by the oracle; and equal instants
+written with different offsets, which must select the same operations."""
 
 from __future__ import annotations
 
 import pytest
 
+from comms_contract import rfc3339
 from comms_contract.judge import judge
 
 PAGE_SIZES = [
@@ -82,14 +84,28 @@ def test_date_grammar(comms, name, value):
     judge(comms, comms.get([(name, value), ("pageSize", "5")]))
 
 
+def first_page_instants(comms) -> list[int]:
+    """createdAt of the operations on the plain first page, oldest first: the target's data."""
+    try:
+        ops = comms.first_page().json().get("operations") or []
+    except (ValueError, AttributeError):
+        return []
+    found = (rfc3339.parse(str(o.get("createdAt")), strict_case=False) for o in ops if isinstance(o, dict))
+    return sorted(ns for ns in found if ns is not None)
+
+
 @pytest.mark.clause("DATE-ORDER", "NO-5XX")
-@pytest.mark.parametrize("gap", ["1 second", "1 day"])
+@pytest.mark.parametrize("gap", ["1 second", "1 day", "spanning the data"])
 def test_start_after_end(comms, gap):
-    start, end = (
-        ("2024-05-01T12:00:01Z", "2024-05-01T12:00:00Z")
-        if gap == "1 second"
-        else ("2030-01-02T00:00:00Z", "2030-01-01T00:00:00Z")
-    )
+    if gap == "spanning the data":  # a server that swaps the bounds would answer operations
+        instants = first_page_instants(comms)
+        if len(instants) < 2 or instants[0] == instants[-1]:
+            pytest.skip("the first page holds fewer than 2 distinct createdAt instants")
+        start, end = rfc3339.format_ns(instants[-1]), rfc3339.format_ns(instants[0])
+    elif gap == "1 second":
+        start, end = "2024-05-01T12:00:01Z", "2024-05-01T12:00:00Z"
+    else:
+        start, end = "2030-01-02T00:00:00Z", "2030-01-01T00:00:00Z"
     ex = comms.get([("startDate", start), ("endDate", end)])
     judge(comms, ex)
     comms.ledger.note("DATE-ORDER", f"startDate after endDate answered {ex.status}")
@@ -104,3 +120,42 @@ def test_unknown_parameters(comms, name):
 @pytest.mark.clause("TOKEN-EMPTY", "NO-5XX")
 def test_empty_page_token(comms):
     judge(comms, comms.get([("pageToken", ""), ("pageSize", "2")]))
+
+
+# (offset minutes, fractional digits): the same instants written another way
+WRITINGS = [(330, None), (-480, None), (840, None), (0, 9), (-150, 3)]
+
+
+@pytest.mark.clause("DATE-FORMAT", "NO-5XX", "ERROR-BODY")
+def test_equal_instants_give_identical_results(comms):
+    """A window between two createdAt instants of the target's own data, written with Z and
+    with numeric offsets and padded fractions: every writing must select the same ids."""
+    instants = first_page_instants(comms)
+    n = len(instants)
+    lo, hi = (instants[n // 4], instants[3 * n // 4]) if instants else (0, 0)
+    if lo == hi:
+        pytest.skip("the first page holds too few distinct createdAt instants for a window")
+
+    def window(minutes: int, digits: int | None):
+        start = rfc3339.format_ns(lo, offset_minutes=minutes, digits=digits)
+        end = rfc3339.format_ns(hi, offset_minutes=minutes, digits=digits)
+        ex = comms.get([("startDate", start), ("endDate", end), ("pageSize", "1000")])
+        body = judge(comms, ex)
+        return ex, [o.get("id") for o in body["operations"] if isinstance(o, dict)] if body else []
+
+    base_ex, base = window(0, None)
+    v = comms.verdict()
+    for minutes, digits in WRITINGS:
+        ex, got = window(minutes, digits)
+        if got == base:
+            continue
+        if window(0, None)[1] != base:  # live data moved under the window: not a finding
+            comms.ledger.note("DATE-FORMAT", "equal-instant check inconclusive: data moved")
+            continue
+        v.fail(
+            "DATE-FORMAT",
+            f"the same window written two ways selected different operations: {len(base)} "
+            f"for {base_ex.line()}, {len(got)} for {ex.line()}",
+            evidence=(base_ex.line(), ex.line(), "reproduce: " + ex.curl()),
+        )
+    v.done()

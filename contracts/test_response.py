@@ -1,5 +1,6 @@
 """CT, ENVELOPE, OP-SHAPE, EXTRA-FIELDS, STATS-SUMS, UPDATED-AFTER-CREATED, IDS-UNIQUE, SELF
-(presence) and the LAST-PAGE "" advisory, on the first page of several queries."""
+(presence), SIZE-DEFAULT (the plain first page) and the LAST-PAGE "" advisory, on the first page
+of several queries."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ QUERIES = {
     "IDS-UNIQUE",
     "SELF",
     "FILTER-SOUND",
+    "SIZE-DEFAULT",
 )
 @pytest.mark.parametrize("query", list(QUERIES))
 def test_first_page_shape(comms, query):

@@ -154,6 +154,7 @@ class ClientSettings:
     rate_limit: float | None = None  # requests per second
     max_wait: float = 60.0  # cap for one Retry-After wait
     max_attempts: int = 6  # per request, throttled answers included
+    connect_timeout: float = 10.0  # an unreachable host must fail fast, whatever --timeout says
 
 
 class ContractClient:
@@ -177,9 +178,13 @@ class ContractClient:
         self.throttled = 0
         self._last_sent = 0.0
         REDACTOR.add(target.account_id, target.auth_token)
+        for clause, code in (("RETRY-AFTER-429", 429), ("RETRY-AFTER-503", 503)):
+            # shown only if the clause stays unchecked: the target never throttled this run
+            ledger.skip(clause, f"the target never answered {code} in this run")
+        timeout = self.settings.timeout
         self._http = httpx.Client(
             transport=transport,
-            timeout=self.settings.timeout,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, self.settings.connect_timeout)),
             follow_redirects=False,
             headers={"User-Agent": "comms-contract"},
         )
@@ -205,7 +210,7 @@ class ContractClient:
             response = self._send(method, pairs, credentials or None, request_headers)
             if response.status_code not in (429, 503):
                 break
-            delay = self._throttle_delay(response, method, pairs)
+            delay = self._throttle_delay(response, method, pairs, attempts)
             if attempts >= self.settings.max_attempts:
                 raise TargetError(
                     f"the target kept answering {response.status_code} after {attempts} attempts "
@@ -226,8 +231,14 @@ class ContractClient:
             waited,
         )
 
-    def _throttle_delay(self, response: httpx.Response, method: str, pairs: list) -> float:
-        """How long to wait before repeating; a missing Retry-After is recorded as a finding."""
+    def _throttle_delay(
+        self, response: httpx.Response, method: str, pairs: list, attempt: int = 1
+    ) -> float:
+        """How long to wait before repeating; a missing Retry-After is recorded as a finding.
+
+        Without a usable Retry-After the client still backs off (1 s, 2 s, 4 s... capped), so
+        a target that forgets the header is reported, not hammered.
+        """
         self.throttled += 1
         status = response.status_code
         clause = "RETRY-AFTER-429" if status == 429 else "RETRY-AFTER-503"
@@ -238,7 +249,7 @@ class ContractClient:
             url = self.target.url + ("?" + urlencode(pairs) if pairs else "")
             what = "without Retry-After" if raw is None else f"with an invalid Retry-After {raw!r}"
             self.ledger.record(Finding(clause, f"{status} {what}", (redact(f"{method} {url}"),)))
-            delay = 1.0
+            delay = float(2 ** (attempt - 1))
         return min(delay, self.settings.max_wait)
 
     def _send(
@@ -260,8 +271,8 @@ class ContractClient:
             raise TargetError(_connect_message(self.target, exc)) from None
         except httpx.TimeoutException:
             raise TargetError(
-                f"{self.target.root} did not answer within {self.settings.timeout:.0f}s "
-                "(raise --timeout, or check the host)"
+                f"{self.target.root} did not answer within {self.settings.timeout:g}s "
+                "(check the host and network, or raise --timeout)"
             ) from None
         except httpx.HTTPError as exc:
             raise TargetError(
@@ -270,14 +281,35 @@ class ContractClient:
 
 
 def _connect_message(target: Target, exc: Exception) -> str:
-    text = str(exc)
+    text = " ".join(str(exc).split())
     host = urlsplit(target.root).hostname
-    if (
-        "Name or service not known" in text
-        or "nodename nor servname" in text
-        or "getaddrinfo" in text
-    ):
-        return f"cannot resolve host {host!r} (DNS failure); check --base-url"
-    if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-        return f"TLS failure talking to {target.root}: {redact(text)}"
-    return f"cannot connect to {target.root}: {redact(text) or 'connection refused'}"
+    if any(marker in text for marker in _DNS_MARKERS):
+        return f"cannot resolve host {host!r} (DNS failure); check the host name in --base-url"
+    upper = text.upper()
+    if "WRONG_VERSION_NUMBER" in upper or "RECORD_LAYER_FAILURE" in upper:
+        return (
+            f"TLS failure talking to {target.root}: the server does not speak TLS on that port "
+            "(a plain-http server?); check the scheme and port of --base-url"
+        )
+    if "CERTIFICATE" in upper or "SSL" in upper or "TLS" in upper:
+        return (
+            f"TLS failure talking to {target.root}: {redact(text)}; check the certificate "
+            "(SSL_CERT_FILE for a private CA) and the scheme of --base-url"
+        )
+    return (
+        f"cannot connect to {target.root}: {redact(text) or 'connection refused'}; "
+        "is the server up and --base-url right?"
+    )
+
+
+_DNS_MARKERS = (
+    "Name or service not known",
+    "nodename nor servname",
+    "getaddrinfo",
+    "Temporary failure in name resolution",
+    "No address associated with hostname",
+    "[Errno -2]",
+    "[Errno -3]",
+    "[Errno -5]",
+    "[Errno 11001]",
+)

@@ -30,6 +30,10 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
     status, params = exchange.status, exchange.params
     if status >= 500:
         v.fail("NO-5XX", f"{status} for {describe(params)}")
+        if not exp.reject and exp.foreign_token:  # the clause itself says "never 5xx"
+            v.fail("TOKEN-GARBAGE", f"a pageToken the server never issued got {status}, not 4xx")
+        if not exp.reject and exp.inverted_dates:
+            v.fail("DATE-ORDER", f"startDate after endDate got {status}, not 400 or an empty list")
     elif exp.reject:
         if status != 400:
             for clause, reason in exp.reject.items():
@@ -69,8 +73,16 @@ def check_page_against_query(
     size = q.get("pageSize")
     if size is not None and size.isdigit() and 1 <= int(size) <= 1000 and len(ops) > int(size):
         v.fail("FULL-PAGES", f"pageSize={size} answered {len(ops)} operations")
-    if "pageSize" not in q and "pageToken" not in q and len(ops) > 50:
-        v.fail("SIZE-DEFAULT", f"no pageSize answered {len(ops)} operations, more than 50")
+    if "pageSize" not in q and "pageToken" not in q:
+        nxt = body.get("pagination", {}).get("next")
+        if len(ops) > 50:
+            v.fail("SIZE-DEFAULT", f"no pageSize answered {len(ops)} operations, more than 50")
+        elif len(ops) < 50 and isinstance(nxt, str) and nxt:
+            v.fail(
+                "SIZE-DEFAULT",
+                f"no pageSize answered {len(ops)} operations and a next token: a page that is "
+                "not the last must hold the default 50",
+            )
     if "pageToken" in q:
         return  # filters ride in the token; whole-walk checks cover token pages
     want = q.get("status")

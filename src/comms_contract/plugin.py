@@ -67,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     add("--comms-report-json", metavar="PATH")
     add("--comms-junit-xml", metavar="PATH", help="JUnit XML with one testcase per clause")
+    add("--comms-report-html", metavar="PATH", help="self-contained HTML report")
 
 
 def build_config(config: pytest.Config) -> RunConfig:
@@ -102,6 +103,7 @@ def build_config(config: pytest.Config) -> RunConfig:
         app=load_app(app_spec) if app_spec else None,
         report_json=opt("comms_report_json"),
         junit_xml=opt("comms_junit_xml"),
+        report_html=opt("comms_report_html"),
     )
 
 
@@ -168,6 +170,8 @@ def _exceptions(exc: BaseException) -> Iterator[BaseException]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
+    # captured output and logs may quote a response that echoed a secret
+    rep.sections = [(title, redact(text)) for title, text in rep.sections]
     ids = clause_ids(item)
     if not ids:
         return rep
@@ -190,7 +194,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if str(fatal) not in session.errors:
             session.errors.append(redact(str(fatal)))
         item.session.shouldstop = redact(str(fatal))
-        rep.longrepr = redact(str(fatal))
+        # the target cannot be tested: not a finding about this test, so no failure section;
+        # the runner prints the one-line reason and exits 2
+        rep.outcome = "skipped"
+        rep.longrepr = (str(item.path), 0, f"Skipped: {redact(str(fatal))}")
         return rep
     budget = next((e for e in found if isinstance(e, BudgetExhausted)), None)
     if budget is not None:
@@ -250,8 +257,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         run = current()
     except RuntimeError:
         return
-    if not any(run.ledger.checked.values()) and not run.ledger.findings and not run.errors:
-        return
+    if not any(run.ledger.checked.values()) and not run.ledger.findings:
+        return  # nothing checked (or the target was unusable: the runner prints the reason)
     terminalreporter.section("comms-contract clauses")
     for line in report.terminal_lines(run, colour=terminalreporter.hasmarkup):
         terminalreporter.write_line(line)

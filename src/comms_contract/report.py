@@ -58,7 +58,18 @@ def document(session: ContractSession) -> dict[str, Any]:
             for r in results
         ],
     }
-    return json.loads(redact(json.dumps(doc)))
+    return _redacted(doc)
+
+
+def _redacted(value: Any) -> Any:
+    """Redact every string in the document (before JSON escaping can disguise a secret)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def write_json(session: ContractSession, path: str) -> None:

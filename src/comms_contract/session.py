@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from comms_contract.catalog import Policy
-from comms_contract.checks import Verdict, check_error, check_list_page, media_type
+from comms_contract.checks import Verdict, check_error, check_list_page, media_type, parse_json
 from comms_contract.http import ClientSettings, ContractClient, Exchange, Target
 from comms_contract.ledger import Ledger, TargetError
 from comms_contract.profiles import PROFILES, Profile
@@ -99,7 +99,8 @@ class ContractSession:
                 f"credentials rejected: {where} answered {ex.status} to an authenticated GET; "
                 "check --account-id/--auth-token (COMMS_ACCOUNT_ID/COMMS_AUTH_TOKEN)"
             )
-        if ex.status == 404 or (ex.status < 500 and media_type(ex) == "text/html"):
+        html_page = media_type(ex) == "text/html" and not parse_json(ex)[0]
+        if ex.status == 404 or (ex.status < 500 and html_page):
             raise TargetError(
                 f"{where} answered {ex.status} {ex.content_type or ''} - not this API; is the base "
                 "URL the API root (e.g. https://comms.twilio.com, without /v1)?"

@@ -1,0 +1,195 @@
+"""Throttling and budgets: Retry-After is waited out (capped), the same request is repeated,
+a 429 without Retry-After is a RETRY-AFTER-429 violation that the run survives, and the
+rate limit, request budget and per-request timeout do what they say. Read-only by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+from loopback import serve
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from comms_contract import cli
+from comms_contract.catalog import Policy
+from comms_contract.cli import parse_rate, run_suite
+from comms_contract.http import ClientSettings, Target, parse_retry_after
+from comms_contract.profiles import PROFILES
+from comms_contract.server import ReferenceServer
+from comms_contract.server.app import Credentials
+from comms_contract.session import RunConfig
+
+FEW = ["AUTH", "SIZE-RANGE", "CT", "ERROR-BODY"]
+
+
+class Recording(ReferenceServer):
+    """Records (time, method, query) of every request it sees."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.log: list[tuple[float, str, str]] = []
+
+    def respond(self, request: Request) -> Response:
+        self.log.append((time.monotonic(), request.method, request.url.query))
+        return super().respond(request)
+
+
+class Throttling(Recording):
+    """Answers every ``every``-th request with ``status`` and the header ``header()`` gives."""
+
+    def __init__(
+        self, every: int, header: Callable[[], str | None], status: int = 429, **kw
+    ) -> None:
+        super().__init__(**kw)
+        self.every, self.header, self.status = every, header, status
+        self.throttled: list[int] = []  # indexes into log
+
+    def respond(self, request: Request) -> Response:
+        if (len(self.log) + 1) % self.every == 0:
+            self.log.append((time.monotonic(), request.method, request.url.query))
+            self.throttled.append(len(self.log) - 1)
+            value = self.header()
+            headers = {"Retry-After": value} if value is not None else {}
+            body = {"code": 20429, "message": "Too Many Requests", "more_info": "", "status": 429}
+            body["status"] = self.status
+            return JSONResponse(body, status_code=self.status, headers=headers)
+        return super().respond(request)
+
+
+def run(app: object, clauses=FEW, profile: str = "quick", seed: int = 1, **settings):
+    settings.setdefault("max_wait", 0.05)
+    probe = settings.pop("probe_methods", False)
+    creds = Credentials()
+    config = RunConfig(
+        target=Target(None, creds.account_id, creds.auth_token),
+        profile=PROFILES[profile],
+        seed=seed,
+        policy=Policy(),
+        selected=frozenset(clauses) if clauses else None,
+        client=ClientSettings(**settings),
+        probe_methods=probe,
+        app=app,
+    )
+    code, session = run_suite(config)
+    assert session is not None
+    return code, session, {r.id: r for r in session.ledger.results()}
+
+
+def assert_repeated(app: Throttling) -> None:
+    """Every throttled request was sent again, unchanged, right after the wait."""
+    for i in app.throttled:
+        assert i + 1 < len(app.log), "the run ended on a throttled answer"
+        assert app.log[i + 1][1:] == app.log[i][1:]
+
+
+def test_parse_retry_after_forms():
+    assert parse_retry_after("7") == 7.0
+    now = time.time()
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert 28 <= parse_retry_after(date, now=now) <= 31
+    assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "header"),
+    [
+        (429, lambda: "1"),  # delay-seconds, capped to max_wait
+        (429, lambda: email.utils.formatdate(time.time() + 3600, usegmt=True)),  # HTTP-date
+        (503, lambda: "2"),
+    ],
+    ids=["429-seconds", "429-http-date", "503-seconds"],
+)
+def test_retry_after_is_waited_out_and_the_request_repeated(status, header):
+    app = Throttling(every=7, header=header, status=status)
+    clause = "RETRY-AFTER-429" if status == 429 else "RETRY-AFTER-503"
+    code, session, results = run(app, clauses=[*FEW, clause], max_wait=0.05)
+    assert code == 0, "\n".join(session.errors)
+    assert len(app.throttled) >= 5
+    assert_repeated(app)
+    assert session.ledger.checked.get(clause), "throttled answers were checked"
+    assert all(r.status != "fail" for r in results.values())
+    # every request counted (throttled ones too); every wait capped at max_wait
+    assert session.requests == len(app.log)
+    assert session.waited == pytest.approx(0.05 * len(app.throttled), abs=1e-6)
+
+
+def test_429_without_retry_after_is_a_violation_but_the_run_goes_on():
+    app = Throttling(every=9, header=lambda: None, status=429)
+    code, session, _results = run(app, clauses=None, max_wait=0.02)
+    statuses = {r.id: r.status for r in session.ledger.results()}
+    assert code == 1 and not session.errors
+    assert statuses["RETRY-AFTER-429"] == "fail"
+    assert_repeated(app)
+    # the run reached the end: every other clause has its normal (reference) result
+    assert {c for c, s in statuses.items() if s == "fail"} == {"RETRY-AFTER-429"}
+    assert statuses["AUTH"] == statuses["NO-5XX"] == "pass"
+    assert session.waited > 0
+
+
+def test_rate_limit_spaces_requests():
+    assert parse_rate("10/s") == 10 and parse_rate("120/min") == 2 and parse_rate("5") == 5
+    app = Recording()
+    code, session, _ = run(app, rate_limit=10, max_requests=12)
+    times = [t for t, _, _ in app.log]
+    assert len(times) == 12
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert sum(gaps) / len(gaps) >= 0.09
+    assert code == 0
+
+
+def test_max_requests_caps_the_run_and_reports_skips(tmp_path):
+    app = Recording()
+    report = tmp_path / "r.json"
+    creds = Credentials()
+    config = RunConfig(
+        target=Target(None, creds.account_id, creds.auth_token),
+        profile=PROFILES["quick"],
+        client=ClientSettings(max_requests=15),
+        app=app,
+        report_json=str(report),
+    )
+    code, session = run_suite(config)
+    assert code == 0, session.errors
+    assert len(app.log) == session.requests == 15
+    doc = json.loads(report.read_text())
+    assert doc["requests"] == 15
+    skipped = [c for c in doc["clauses"] if c["status"] == "skipped"]
+    assert any("request budget of 15 spent" in c["message"] for c in skipped)
+
+
+def test_default_run_is_read_only_and_probes_only_when_asked():
+    app = Recording()
+    run(app, clauses=None, max_requests=None)
+    assert {m for _, m, _ in app.log} == {"GET"}
+    probing = Recording()
+    _, _, results = run(probing, clauses=["METHODS"], probe_methods=True)
+    assert {"POST", "PUT", "PATCH", "DELETE"} <= {m for _, m, _ in probing.log}
+    assert results["METHODS"].status == "pass"
+
+
+async def slow_app(scope, receive, send):
+    """Answers nothing for 5 s: a per-request timeout must cut it short."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(5)
+    await JSONResponse({})(scope, receive, send)
+
+
+def test_per_request_timeout(capsys):
+    with serve(slow_app) as base:
+        started = time.monotonic()
+        code = cli.main(
+            ["run", "--base-url", base, "--account-id", "AC1", "--auth-token", "t0ken"]
+            + ["--timeout", "0.5", "--clause", "AUTH"]
+        )
+        elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 2 and elapsed < 4
+    assert "did not answer within 0.5s" in err and "Traceback" not in err
