@@ -87,10 +87,10 @@ def test_date_grammar(comms, name, value):
 def first_page_instants(comms) -> list[int]:
     """createdAt of the operations on the plain first page, oldest first: the target's data."""
     try:
-        ops = comms.first_page().json().get("operations") or []
-    except (ValueError, AttributeError):
+        ops = [o for o in comms.first_page().json().get("operations") or [] if isinstance(o, dict)]
+    except (ValueError, AttributeError, TypeError):
         return []
-    found = (rfc3339.parse(str(o.get("createdAt")), strict_case=False) for o in ops if isinstance(o, dict))
+    found = [rfc3339.parse(str(o.get("createdAt")), strict_case=False) for o in ops if o]
     return sorted(ns for ns in found if ns is not None)
 
 
@@ -159,3 +159,25 @@ def test_equal_instants_give_identical_results(comms):
             evidence=(base_ex.line(), ex.line(), "reproduce: " + ex.curl()),
         )
     v.done()
+
+
+@pytest.mark.clause("RETENTION", "NO-5XX")
+def test_start_date_beyond_retention(comms):
+    """FREE: items older than 7 days may be missing. A startDate 30 days back is still a valid
+    query (200), and the run records how old the oldest item it got was."""
+    import time
+
+    from comms_contract import rfc3339
+
+    now = time.time_ns()
+    start = rfc3339.format_ns(now - 30 * 86_400 * 10**9, digits=0)
+    body = judge(comms, comms.get([("startDate", start), ("pageSize", "1000")]))
+    created = [
+        rfc3339.parse(str(o.get("createdAt")), strict_case=False)
+        for o in (body or {}).get("operations", [])
+    ]
+    ages = [(now - c) / 86_400e9 for c in created if c is not None]
+    if ages:
+        comms.ledger.note(
+            "RETENTION", f"seen: the oldest item returned was {max(ages):.1f} days old"
+        )

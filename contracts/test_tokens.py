@@ -44,3 +44,20 @@ def test_foreign_token_is_refused(comms, kind):
     if forged in comms.issued_tokens:
         pytest.skip(f"{kind}: the forgery equals an issued token")
     judge(comms, comms.get([("pageToken", forged)]))
+
+
+@pytest.mark.clause("TOKEN-URL-SAFETY")
+def test_token_alphabet_is_recorded(comms):
+    """FREE for servers: record whether the tokens needed percent-encoding (the suite always
+    encodes them, and the client kit checks that SDKs do)."""
+    pagination = comms.first_page().json().get("pagination") or {}
+    tokens = [t for t in (pagination.get("next"), pagination.get("self")) if isinstance(t, str)]
+    if not tokens:
+        pytest.skip("the target issued no token on the first page")
+    unsafe = sorted({ch for t in tokens for ch in t if not (ch.isalnum() or ch in "-._~")})
+    comms.ledger.note(
+        "TOKEN-URL-SAFETY",
+        f"seen: tokens with URL-unsafe characters {' '.join(unsafe)} (percent-encoded)"
+        if unsafe
+        else "seen: tokens made of URL-safe characters only",
+    )

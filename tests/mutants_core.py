@@ -160,7 +160,6 @@ class DefaultPageSize100(Mutant):
     """Default page size copied from another API (100 instead of the documented 50)."""
 
     CLAUSE = "SIZE-DEFAULT"
-    ALSO = ("ENVELOPE",)
 
     def parse_page_size(self, raw: str | None) -> int | None:
         return 100 if raw is None else super().parse_page_size(raw)
@@ -170,7 +169,6 @@ class DefaultPageSize20(Mutant):
     """Default page size 20: a page with more to come holds fewer than the documented 50."""
 
     CLAUSE = "SIZE-DEFAULT"
-    ALSO = ("ENVELOPE",)
 
     def parse_page_size(self, raw: str | None) -> int | None:
         return 20 if raw is None else super().parse_page_size(raw)

@@ -56,8 +56,9 @@ class LoopbackServer:
 
     def __init__(self, app: ReferenceServer) -> None:
         self.app = app
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error",
-                                access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="error", access_log=False, lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -90,8 +91,16 @@ def run_suite(profile: str, base_url: str | None, creds: Credentials) -> Sample:
     """One ``comms-contract run`` in a fresh process: wall time including start-up."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "run.json"
-        cmd = [sys.executable, "-m", "comms_contract", "run", "--profile", profile,
-               "--report-json", str(report)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "comms_contract",
+            "run",
+            "--profile",
+            profile,
+            "--report-json",
+            str(report),
+        ]
         env = _env()
         if base_url:
             cmd += ["--base-url", base_url, "--account-id", creds.account_id]
@@ -108,15 +117,27 @@ def run_suite(profile: str, base_url: str | None, creds: Credentials) -> Sample:
 def run_schemathesis(server: LoopbackServer, creds: Credentials) -> Sample:
     """Stock ``schemathesis run`` with the project's OpenAPI document (default settings)."""
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or shutil.which(
-        "schemathesis")
+        "schemathesis"
+    )
     if exe is None:
         raise RuntimeError("schemathesis CLI not found")
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "openapi.json"
         spec.write_text(json.dumps(schemas.openapi_document()))
-        cmd = [exe, "run", str(spec), "--url", server.url, "-a",
-               f"{creds.account_id}:{creds.auth_token}", "--seed", "1",
-               "--generation-database", "none", "--no-color"]
+        cmd = [
+            exe,
+            "run",
+            str(spec),
+            "--url",
+            server.url,
+            "-a",
+            f"{creds.account_id}:{creds.auth_token}",
+            "--seed",
+            "1",
+            "--generation-database",
+            "none",
+            "--no-color",
+        ]
         before = server.app.requests
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=tmp, env=_env(), capture_output=True, text=True, check=False)  # noqa: S603
@@ -135,9 +156,11 @@ def throughput(client: httpx.Client, url: str, n: int = 2000) -> float:
 
 def median_of(runs: int, fn: Callable[[], Sample]) -> tuple[float, int, bool]:
     samples = [fn() for _ in range(runs)]
-    return (statistics.median(s.wall for s in samples),
-            int(statistics.median(s.requests for s in samples)),
-            all(s.passed for s in samples))
+    return (
+        statistics.median(s.wall for s in samples),
+        int(statistics.median(s.requests for s in samples)),
+        all(s.passed for s in samples),
+    )
 
 
 def machine() -> str:
@@ -149,8 +172,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def measure(runs: int, progress: Callable[[str], None]) -> str:
@@ -162,7 +187,8 @@ def measure(runs: int, progress: Callable[[str], None]) -> str:
             for where, base in (("embedded", None), ("loopback", server.url)):
                 progress(f"comms-contract run --profile {profile} ({where}) x{runs}")
                 results[f"{profile}/{where}"] = median_of(
-                    runs, lambda p=profile, b=base: run_suite(p, b, creds))
+                    runs, lambda p=profile, b=base: run_suite(p, b, creds)
+                )
         progress(f"schemathesis run (stock, loopback) x{runs}")
         st = median_of(runs, lambda: run_schemathesis(server, creds))
         progress("throughput: in-process and loopback")
@@ -170,49 +196,92 @@ def measure(runs: int, progress: Callable[[str], None]) -> str:
         auth = (creds.account_id, creds.auth_token)
         with httpx.Client(transport=ASGISyncTransport(app), auth=auth) as c:
             inproc = statistics.median(
-                throughput(c, "http://embedded" + OPERATIONS_PATH) for _ in range(runs))
+                throughput(c, "http://embedded" + OPERATIONS_PATH) for _ in range(runs)
+            )
         with httpx.Client(auth=auth) as c:
-            loop = statistics.median(throughput(c, server.url + OPERATIONS_PATH) for _ in range(runs))
+            loop = statistics.median(
+                throughput(c, server.url + OPERATIONS_PATH) for _ in range(runs)
+            )
 
     rows.append("| run | target | wall time (median) | requests | result |")
     rows.append("|---|---|---|---|---|")
     for key, (wall, reqs, ok) in results.items():
         profile, where = key.split("/")
-        rows.append(f"| `comms-contract run --profile {profile}` | {where} | {wall:.2f} s | {reqs} "
-                    f"| {'pass' if ok else 'FAIL'} |")
-    rows.append(f"| stock `schemathesis run` (project OpenAPI, defaults) | loopback | {st[0]:.2f} s "
-                f"| {st[1]} | {'pass' if st[2] else 'fails the correct reference server'} |")
+        rows.append(
+            f"| `comms-contract run --profile {profile}` | {where} | {wall:.2f} s | {reqs} "
+            f"| {'pass' if ok else 'FAIL'} |"
+        )
+    rows.append(
+        f"| stock `schemathesis run` (project OpenAPI, defaults) | loopback | {st[0]:.2f} s "
+        f"| {st[1]} | {'pass' if st[2] else 'fails the correct reference server'} |"
+    )
     ci_wall, ci_reqs, _ = results["ci/embedded"]
     quick_wall = results["quick/embedded"][0]
     ratio_wall = results["ci/loopback"][0] / st[0]
     ratio_req = results["ci/loopback"][1] / max(1, st[1])
     checks = [
-        ("ci profile wall time, embedded", f"{ci_wall:.2f} s", f"<= {TARGETS['ci_wall_s']:.0f} s",
-         ci_wall <= TARGETS["ci_wall_s"]),
-        ("quick profile wall time, embedded", f"{quick_wall:.2f} s",
-         f"<= {TARGETS['quick_wall_s']:.0f} s", quick_wall <= TARGETS["quick_wall_s"]),
-        ("requests per ci run (~160 operations)", str(ci_reqs), f"<= {TARGETS['ci_requests']}",
-         ci_reqs <= TARGETS["ci_requests"]),
-        ("reference server in-process", f"{inproc:.0f} req/s",
-         f">= {TARGETS['inprocess_rps']:.0f} req/s", inproc >= TARGETS["inprocess_rps"]),
+        (
+            "ci profile wall time, embedded",
+            f"{ci_wall:.2f} s",
+            f"<= {TARGETS['ci_wall_s']:.0f} s",
+            ci_wall <= TARGETS["ci_wall_s"],
+        ),
+        (
+            "quick profile wall time, embedded",
+            f"{quick_wall:.2f} s",
+            f"<= {TARGETS['quick_wall_s']:.0f} s",
+            quick_wall <= TARGETS["quick_wall_s"],
+        ),
+        (
+            "requests per ci run (~160 operations)",
+            str(ci_reqs),
+            f"<= {TARGETS['ci_requests']}",
+            ci_reqs <= TARGETS["ci_requests"],
+        ),
+        (
+            "reference server in-process",
+            f"{inproc:.0f} req/s",
+            f">= {TARGETS['inprocess_rps']:.0f} req/s",
+            inproc >= TARGETS["inprocess_rps"],
+        ),
     ]
-    out = [BEGIN, "", f"Machine: {machine()}.", "",
-           f"Command: `python -m comms_contract.bench --runs {runs}` (medians of {runs} runs; every "
-           "run is a fresh process, start-up included; hypothesis database off).", "", *rows, "",
-           "| server throughput | requests/s (median) |", "|---|---|",
-           f"| reference server in-process (httpx + ASGI transport) | {inproc:.0f} |",
-           f"| reference server over loopback uvicorn, keep-alive | {loop:.0f} |", "",
-           f"Ratios measured in this run: `comms-contract run --profile ci` on loopback takes "
-           f"{ratio_wall:.2f}x the wall time and {ratio_req:.2f}x the requests of stock "
-           "`schemathesis run`.", "",
-           "| target | measured | goal | met |", "|---|---|---|---|",
-           *[f"| {name} | {value} | {goal} | {'yes' if ok else 'NO'} |"
-             for name, value, goal, ok in checks], "", END]
+    out = [
+        BEGIN,
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python -m comms_contract.bench --runs {runs}` (medians of {runs} runs; every "
+        "run is a fresh process, start-up included; hypothesis database off).",
+        "",
+        *rows,
+        "",
+        "| server throughput | requests/s (median) |",
+        "|---|---|",
+        f"| reference server in-process (httpx + ASGI transport) | {inproc:.0f} |",
+        f"| reference server over loopback uvicorn, keep-alive | {loop:.0f} |",
+        "",
+        f"Ratios measured in this run: `comms-contract run --profile ci` on loopback takes "
+        f"{ratio_wall:.2f}x the wall time and {ratio_req:.2f}x the requests of stock "
+        "`schemathesis run`.",
+        "",
+        "| target | measured | goal | met |",
+        "|---|---|---|---|",
+        *[
+            f"| {name} | {value} | {goal} | {'yes' if ok else 'NO'} |"
+            for name, value, goal, ok in checks
+        ],
+        "",
+        END,
+    ]
     return "\n".join(out)
 
 
 def write(output: Path, block: str) -> None:
-    text = output.read_text(encoding="utf-8") if output.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    text = (
+        output.read_text(encoding="utf-8")
+        if output.exists()
+        else f"# Performance\n\n{BEGIN}\n{END}\n"
+    )
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]

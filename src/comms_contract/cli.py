@@ -98,6 +98,42 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--account-id", default=Credentials().account_id)
     s.add_argument("--auth-token", default=Credentials().auth_token)
+    s.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="serve one client-kit scenario (see 'check-client --list') instead of the plain "
+        "reference server",
+    )
+    s.add_argument(
+        "--request-log",
+        metavar="PATH",
+        help="with --scenario: append one JSON line per request to PATH ('-': stdout)",
+    )
+
+    k = sub.add_parser(
+        "check-client",
+        help="grade an SDK's paginator: run a driver program against every client scenario",
+        description="Run CMD once per scenario with COMMS_BASE_URL, COMMS_ACCOUNT_ID, "
+        "COMMS_AUTH_TOKEN and COMMS_LIST_PARAMS set; CMD prints each id on its own line and "
+        "exits 0, or exits non-zero on an API error. Exit 0: conforms; 1: a violation; 2: usage.",
+    )
+    k.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only these scenarios (repeatable or comma-separated)",
+    )
+    k.add_argument("--report-json", metavar="PATH")
+    k.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds per scenario before the driver is killed",
+    )
+    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--list", action="store_true", help="list the scenarios and clauses, then exit")
+    k.add_argument("driver", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
     c = sub.add_parser("clauses", help="print the clause catalog")
     c.add_argument("--markdown", action="store_true", help="as the docs/clauses.md table")
@@ -176,6 +212,8 @@ def run_suite(
     session = preset.session
     if session is None or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return EXIT_ERROR, session
+    if code == pytest.ExitCode.INTERRUPTED and not session.errors:  # e.g. a collection error
+        session.errors.append("the run was interrupted (did a contract module fail to import?)")
     if session.errors:
         return EXIT_ERROR, session
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -196,8 +234,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_check_client(args: argparse.Namespace) -> int:
+    from comms_contract.clientkit import SCENARIOS, UsageError, client_clauses, run_kit
+
+    if args.list:
+        for sc in SCENARIOS.values():
+            print(f"{sc.name:<22} {sc.expect:<8} {sc.summary}")
+        print()
+        for c in client_clauses():
+            print(f"{c.id:<24} {c.level:<5} {c.statement}")
+        return EXIT_OK
+    command = args.driver[1:] if args.driver[:1] == ["--"] else args.driver
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    try:
+        report = run_kit(command, args.scenario, timeout=args.timeout, seed=args.seed)
+    except UsageError as exc:
+        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    for line in report.terminal_lines(colour=colour):
+        print(line)
+    if args.report_json:
+        report.write_json(args.report_json)
+    return report.code
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    if args.scenario:
+        from comms_contract.clientkit.scenarios import SCENARIOS
+        from comms_contract.clientkit.serve import serve_scenario
+
+        if args.scenario not in SCENARIOS:
+            print(
+                f"comms-contract: error: unknown scenario {args.scenario!r} (choose from: "
+                f"{', '.join(SCENARIOS)})",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        creds = Credentials(args.account_id, args.auth_token)
+        return serve_scenario(
+            args.scenario, args.host, args.port, creds, args.seed, args.request_log
+        )
+    if args.request_log:
+        print("comms-contract: error: --request-log needs --scenario", file=sys.stderr)
+        return EXIT_ERROR
 
     from comms_contract.server import Dataset, ReferenceServer
     from comms_contract.server.app import Credentials as Creds
@@ -225,7 +306,7 @@ def cmd_clauses(args: argparse.Namespace) -> int:
     from comms_contract.docs import clause_table
 
     if args.markdown:
-        print(clause_table())
+        print(clause_table(), end="")
         return EXIT_OK
     for c in catalog.clauses():
         print(f"{c.id:<22} {c.level:<6} §{c.section}  {c.statement}")
@@ -234,7 +315,12 @@ def cmd_clauses(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "serve": cmd_serve, "clauses": cmd_clauses}[args.command]
+    handler = {
+        "run": cmd_run,
+        "serve": cmd_serve,
+        "clauses": cmd_clauses,
+        "check-client": cmd_check_client,
+    }[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -55,9 +55,11 @@ def catching_mutants(directory: Path) -> dict[str, list[str]]:
             if not isinstance(node, ast.ClassDef):
                 continue
             for stmt in node.body:
-                if (isinstance(stmt, ast.Assign) and any(
-                        isinstance(t, ast.Name) and t.id == "CLAUSE" for t in stmt.targets)
-                        and isinstance(stmt.value, ast.Constant)):
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "CLAUSE" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Constant)
+                ):
                     found[str(stmt.value.value)].append(f"{path.stem}.{node.name}")
     return found
 
@@ -65,13 +67,18 @@ def catching_mutants(directory: Path) -> dict[str, list[str]]:
 def clause_table(tests_dir: Path | None = None) -> str:
     tests = enforcing_tests()
     root = contracts_dir().parent
-    mutants = catching_mutants(tests_dir or root / "tests") if (tests_dir or root / "tests").is_dir() \
+    mutants = (
+        catching_mutants(tests_dir or root / "tests")
+        if (tests_dir or root / "tests").is_dir()
         else {}
+    )
     out = [HEADER]
     for section, title in (("1", "Request"), ("2", "Response 200"), ("3", "Errors, throttling")):
-        out += [f"\n## {section}. {title}\n",
-                "| Id | Level | Clause | Source | Enforced by | Caught mutants |",
-                "|---|---|---|---|---|---|"]
+        out += [
+            f"\n## {section}. {title}\n",
+            "| Id | Level | Clause | Source | Enforced by | Caught mutants |",
+            "|---|---|---|---|---|---|",
+        ]
         for c in catalog.clauses():
             if c.section != section:
                 continue
@@ -79,9 +86,12 @@ def clause_table(tests_dir: Path | None = None) -> str:
             statement = c.statement + (f" *Decision:* {c.decision}" if c.decision else "")
             enforced = "<br>".join(f"`{t}`" for t in sorted(set(tests.get(c.id, [])))) or "—"
             caught = "<br>".join(f"`{m}`" for m in sorted(mutants.get(c.id, []))) or (
-                "— (FREE: nothing to fail)" if c.level == "FREE" else "—")
-            out.append(f"| {c.id} | {level} | {_cell(statement)} | {_cell(c.source)} | {enforced} "
-                       f"| {caught} |")
+                "— (FREE: nothing to fail)" if c.level == "FREE" else "—"
+            )
+            out.append(
+                f"| {c.id} | {level} | {_cell(statement)} | {_cell(c.source)} | {enforced} "
+                f"| {caught} |"
+            )
     out.append(SUITE_BEHAVIOUR)
     return "\n".join(out) + "\n"
 

@@ -143,8 +143,9 @@ class Exchange:
         return redact(f"{self.method} {self.full_url} -> {self.status} ({self.content_type})")
 
     def snippet(self, limit: int = 300) -> str:
-        text = self.body[:limit].decode("utf-8", "replace")
-        return redact(text + ("..." if len(self.body) > limit else ""))
+        # redact the whole body first: a cut could leave half a secret the redactor misses
+        text = redact(self.body.decode("utf-8", "replace"))
+        return text[:limit] + ("..." if len(text) > limit else "")
 
 
 @dataclass

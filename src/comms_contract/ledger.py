@@ -39,8 +39,12 @@ class TargetError(BaseException):
     """
 
 
-class BudgetExhausted(Exception):
-    """The request budget (--max-requests) is spent; remaining checks are skipped."""
+class BudgetExhausted(BaseException):
+    """The request budget (--max-requests) is spent; remaining checks are skipped.
+
+    A BaseException, like TargetError, so hypothesis does not take it for a failure and
+    spend seconds shrinking it.
+    """
 
 
 @dataclass

@@ -159,6 +159,17 @@ def comms_client(comms: ContractSession):
     return comms.client
 
 
+@pytest.fixture
+def comms_mock(request: pytest.FixtureRequest):
+    """A client-kit scenario served at https://comms.twilio.com through respx, for testing a
+    Python (httpx) client: ``comms_mock.use(name)`` or ``parametrize("comms_mock", [...],
+    indirect=True)`` picks the scenario; ``comms_mock.assert_conforms(ids, error)`` grades it."""
+    from comms_contract.clientkit.mock import CommsMock
+
+    with CommsMock(getattr(request, "param", None) or "multi-page") as mock:
+        yield mock
+
+
 def _exceptions(exc: BaseException) -> Iterator[BaseException]:
     yield exc
     for sub in getattr(exc, "exceptions", ()) or ():

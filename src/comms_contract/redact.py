@@ -17,7 +17,8 @@ class Redactor:
         """Register a credential pair: the token, user:token and their base64 forms."""
         pair = f"{account_id}:{auth_token}"
         b64 = base64.b64encode(pair.encode()).decode()
-        for s in (auth_token, pair, b64, b64.rstrip("=")):
+        urlsafe = base64.urlsafe_b64encode(pair.encode()).decode()
+        for s in (auth_token, pair, b64, b64.rstrip("="), urlsafe, urlsafe.rstrip("=")):
             if s and len(s) >= 4 and s not in self._secrets:
                 self._secrets.append(s)
         self._secrets.sort(key=len, reverse=True)

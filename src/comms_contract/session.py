@@ -19,6 +19,7 @@ from comms_contract.checks import Verdict, check_error, check_list_page, media_t
 from comms_contract.http import ClientSettings, ContractClient, Exchange, Target
 from comms_contract.ledger import Ledger, TargetError
 from comms_contract.profiles import PROFILES, Profile
+from comms_contract.redact import REDACTOR
 from comms_contract.transport import ASGISyncTransport
 
 
@@ -50,6 +51,8 @@ def load_app(spec: str) -> Any:
 class ContractSession:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
+        # known to the redactor before any test runs: a test may print them before it sends
+        REDACTOR.add(config.target.account_id, config.target.auth_token)
         self.ledger = Ledger(config.policy, config.selected)
         self.started = time.monotonic()
         self.issued_tokens: set[str] = set()
@@ -57,6 +60,7 @@ class ContractSession:
         self._client: ContractClient | None = None
         self._first_page: Exchange | None = None
         self.reference = None
+        self._reference_walk = None
 
     @property
     def profile(self) -> Profile:
@@ -117,6 +121,15 @@ class ContractSession:
         assert self._first_page is not None
         del client
         return self._first_page
+
+    def reference_walk(self, *, refresh: bool = False):
+        """The unfiltered walk at pageSize=1000, fetched once per run (``refresh``: again, for a
+        second observation). Walk-level checks compare against it instead of re-walking."""
+        from comms_contract.walker import walk
+
+        if refresh or self._reference_walk is None:
+            self._reference_walk = walk(self.get, [("pageSize", "1000")], max_pages=1000)
+        return self._reference_walk
 
     # ---- helpers for contract tests -------------------------------------------------------
     def get(self, params: Any = None, **kwargs: Any) -> Exchange:

@@ -79,7 +79,11 @@ class Walk:
             lines.append(f"page {i + 1}: {ex.line()}{count}")
         if len(lines) > limit:
             head, tail = limit // 4, limit - limit // 4
-            lines = [*lines[:head], f"... {len(lines) - limit} requests left out ...", *lines[-tail:]]
+            lines = [
+                *lines[:head],
+                f"... {len(lines) - limit} requests left out ...",
+                *lines[-tail:],
+            ]
         if self.stopped not in ("end", "running"):
             lines.append(f"walk stopped: {self.stopped}")
         return lines
@@ -91,9 +95,7 @@ def start(query: Mapping[str, str] | Sequence[tuple[str, str]] = ()) -> Walk:
     return Walk([(str(k), str(v)) for k, v in base], stopped="running")
 
 
-def step(
-    get: GetPage, w: Walk, *, size: int | None = None, resend_filters: bool = True
-) -> Walk:
+def step(get: GetPage, w: Walk, *, size: int | None = None, resend_filters: bool = True) -> Walk:
     """Fetch the walk's next page with ``size`` (None: leave pageSize out) and record it."""
     if w.finished:
         raise ValueError(f"the walk has already stopped ({w.stopped})")
@@ -123,16 +125,18 @@ def step(
     w.pages.append(ops)
     w.markers.append(nxt)
     w.selfs.append(this)
-    if isinstance(this, str) and this and token is None:
-        w._seen.add(this)  # a later ``next`` equal to page one's self is a cycle
     if token is not None:
         w._seen.add(token)
     if nxt in (None, "", ABSENT):
         w.stopped, w.next_token = "end", None
-    elif not isinstance(nxt, str) or nxt in w._seen or nxt == token:
+    elif not isinstance(nxt, str) or nxt in w._seen:
         w.stopped = "repeated-token"
     else:
         w.next_token = nxt
+    if isinstance(this, str) and this:
+        # a later next equal to this page's self is a cycle (this page's own next may equal
+        # it only through a wrong self, which the SELF check reports)
+        w._seen.add(this)
     return w
 
 

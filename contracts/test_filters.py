@@ -1,0 +1,206 @@
+"""FILTER-SOUND, FILTER-COMPLETE, TOKEN-FILTERS and DATE-FORMAT's offset equivalence, over
+whole filtered walks (pages reached by token included), judged against the reference walk.
+
+Windows are closed and in the past (bounds are observed createdAt values), so new arrivals
+cannot change them; status walks are confirmed by a second observation before failing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from comms_contract import STATUSES
+from comms_contract.ledger import Finding
+from comms_contract.walker import walk
+from comms_contract.walks import (
+    SIZES,
+    Query,
+    Snapshot,
+    check_walk,
+    page_ids,
+    raise_findings,
+    reference,
+    same_page,
+    walk_check,
+    walk_guard,
+    window,
+    write_instant,
+)
+
+
+def size_for(count: int, max_pages: int) -> int:
+    """The smallest usual page size that walks ``count`` items in at most ``max_pages``
+    pages (several pages when the data allows, so pages reached by token are checked)."""
+    return next((s for s in SIZES if math.ceil(max(count, 1) / s) <= max_pages), 1000)
+
+
+def limit(ref: Snapshot, q: Query, size: int) -> int:
+    return walk_guard(ref, q, [size])
+
+
+@pytest.mark.clause("FILTER-SOUND", "FILTER-COMPLETE", "WALK-EXACTLY-ONCE")
+@pytest.mark.parametrize("status", STATUSES)
+def test_status_walk(comms, status):
+    ref = reference(comms)
+    q = Query(status=status)
+    n = ref.count(q)
+    if n == 0:
+        pytest.skip(f"no {status} operation in the reference walk ({len(ref.order)} operations)")
+    size = size_for(n, min(comms.profile.walk_pages, 8))
+    params = [*q.params(), ("pageSize", str(size))]
+    walk_check(comms, q, lambda: walk(comms.get, params, max_pages=limit(ref, q, size)))
+
+
+def _window_query(ref: Snapshot, kind: str) -> Query:
+    w = window(ref, max(8, len(ref.order) // 3), offset_minutes=330)
+    if kind == "start only":
+        return Query(start=w.start)
+    if kind == "end only":
+        return Query(end=w.end)
+    if kind == "status and window":
+        inside = [
+            ref.items[i].get("status")
+            for i in ref.order
+            if Query(start=w.start, end=w.end).admits(ref.items[i])
+        ]
+        common = max(STATUSES, key=inside.count)
+        return Query(status=common, start=w.start, end=w.end)
+    return w
+
+
+@pytest.mark.clause("FILTER-SOUND", "FILTER-COMPLETE", "WALK-EXACTLY-ONCE", "DATE-FORMAT")
+@pytest.mark.parametrize("kind", ["window", "status and window", "start only", "end only"])
+def test_window_walk(comms, kind):
+    """Date bounds (written with a +05:30 offset, with all 9 fractional digits when the
+    instant has a fraction) hold on every page, and combine with status by AND."""
+    ref = reference(comms)
+    if len(ref.order) < 3:
+        pytest.skip(f"only {len(ref.order)} operation(s): a date window needs at least 3")
+    q = _window_query(ref, kind)
+    n = ref.count(q)
+    size = size_for(n, min(comms.profile.walk_pages, 8))
+    params = [*q.params(), ("pageSize", str(size))]
+    walk_check(comms, q, lambda: walk(comms.get, params, max_pages=limit(ref, q, size)))
+
+
+SPELLINGS = {
+    "Z": (0, None),
+    "+00:00": (0, "+00:00"),
+    "+05:30, 9 digits": (330, 9),
+    "-08:00, 3 digits": (-480, 3),
+    "+14:00": (840, None),
+}
+
+
+def spell(ns: int, how: str) -> str:
+    offset, digits = SPELLINGS[how]
+    if digits == "+00:00":
+        return write_instant(ns)[:-1] + "+00:00"
+    if digits == 3 and ns % 1_000_000:
+        digits = 9
+    return write_instant(ns, offset, digits)  # type: ignore[arg-type]
+
+
+@pytest.mark.clause("DATE-FORMAT")
+def test_offsets_give_identical_results(comms):
+    """The same window written with Z, +00:00 and numeric offsets (with fractions) gives the
+    same operations."""
+    ref = reference(comms)
+    if len(ref.order) < 3:
+        pytest.skip(f"only {len(ref.order)} operation(s): a date window needs at least 3")
+    w = window(ref, min(len(ref.order), 60))
+    start, end = w.start_ns, w.end_ns
+    assert start is not None and end is not None
+
+    def fetch_all():
+        out = {}
+        for how in SPELLINGS:
+            out[how] = comms.get(
+                [
+                    ("startDate", spell(start, how)),
+                    ("endDate", spell(end, how)),
+                    ("pageSize", "1000"),
+                ]
+            )
+        return out
+
+    first = fetch_all()
+    bad = [how for how, ex in first.items() if ex.status != 200]
+    if bad:
+        ex = first[bad[0]]
+        raise_findings(
+            comms,
+            [
+                Finding(
+                    "DATE-FORMAT", f"a valid date spelled {bad[0]} got {ex.status}", (ex.line(),)
+                )
+            ],
+        )
+    ids = {how: page_ids(ex) for how, ex in first.items()}
+    if len({tuple(v or ()) for v in ids.values()}) == 1:
+        return
+    again = fetch_all()
+    ids2 = {how: page_ids(ex) for how, ex in again.items()}
+    if len({tuple(v or ()) for v in ids2.values()}) == 1:
+        comms.ledger.note("DATE-FORMAT", "offset spellings differed once, not twice (live data)")
+        return
+    base = ids2["Z"] or []
+    differ = [how for how in SPELLINGS if ids2[how] != base]
+    raise_findings(
+        comms,
+        [
+            Finding(
+                "DATE-FORMAT",
+                f"the same window gives {len(base)} operations with Z but "
+                + ", ".join(f"{len(ids2[h] or [])} with {h}" for h in differ)
+                + " (equal instants must give identical results)",
+                tuple(again[h].line() for h in ("Z", *differ)),
+            )
+        ],
+    )
+
+
+@pytest.mark.clause("TOKEN-FILTERS", "FILTER-SOUND", "FILTER-COMPLETE")
+def test_token_with_or_without_filters(comms):
+    """The same token with the filters and pageSize resent, with the filters left out, or
+    alone gives the same page (compared request by request, so live data cannot intervene);
+    a whole walk that never resends the filters stays filtered and complete."""
+    ref = reference(comms)
+    counts = {s: ref.count(Query(status=s)) for s in STATUSES}
+    status = max(STATUSES, key=lambda s: counts[s])
+    if counts[status] < 2:
+        pytest.skip(
+            f"at most 1 operation of any status ({len(ref.order)} operations): no second page"
+        )
+    q = Query(status=status)
+    size = min(size_for(counts[status], min(comms.profile.walk_pages, 6)), counts[status] // 2)
+    params = [*q.params(), ("pageSize", str(size))]
+    w = walk(comms.get, params, max_pages=limit(ref, q, size))
+    if not w.complete:
+        raise_findings(comms, check_walk(comms.ledger, w, q, None, get=comms.get, schema=False))
+    found: list[Finding] = []
+    last = len(w.pages) - 1
+    for i in sorted({1, last // 2 + 1, last} - {0}):
+        token = ("pageToken", str(w.tokens[i]))
+        for what, other in (
+            ("the filters left out", [("pageSize", str(size)), token]),
+            ("the filters and pageSize left out", [token]),
+        ):
+            f = same_page(
+                comms,
+                "TOKEN-FILTERS",
+                f"page {i + 1} fetched with {what}",
+                w.exchanges[i],
+                lambda other=other: comms.get(other),
+                lambda i=i: comms.get(w.params_for(i)),
+            )
+            if f:
+                found.append(Finding(f.clause, f.message, (*f.evidence, *w.transcript())))
+    raise_findings(comms, found)
+    walk_check(
+        comms,
+        q,
+        lambda: walk(comms.get, params, resend_filters=False, max_pages=limit(ref, q, size)),
+    )

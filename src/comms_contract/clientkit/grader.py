@@ -1,0 +1,427 @@
+"""The grader: one verdict per client clause, from the recorded traffic and the driver's output.
+
+Each check looks only at what a client is responsible for. When a client fails a valid walk
+(it exits non-zero, or is killed at the timeout) and no traffic clause explains why, the
+scenario's ``blame`` clause is charged, so every failed scenario names at least one clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from comms_contract import rfc3339
+from comms_contract.clientkit.clauses import client_clause, client_clause_ids
+from comms_contract.clientkit.recorder import Hit
+from comms_contract.clientkit.scenarios import Built, Scenario
+from comms_contract.redact import redact
+
+MAX_500_ATTEMPTS = 3
+_NAIVE = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?$")
+_PAGE_SIZE = re.compile(r"^[1-9][0-9]{0,3}$")
+
+
+@dataclass
+class DriverRun:
+    """What the client did, seen from outside: exit code, printed ids, stderr, time."""
+
+    exit_code: int | None  # None: killed at the timeout
+    timed_out: bool = False
+    output: list[str] = field(default_factory=list)
+    stderr_tail: str = ""
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def describe(self, stderr: bool = True) -> str:
+        """ "exited 1 (stderr: ...)" or "was killed ...": for messages and the report."""
+        if self.timed_out:
+            return f"was killed after {self.duration:.0f}s without finishing"
+        text = self.stderr_tail.strip()
+        tail = f" (stderr: {text.splitlines()[-1][:160]})" if stderr and text else ""
+        return f"exited {self.exit_code}{tail}"
+
+
+@dataclass
+class ClauseVerdict:
+    id: str
+    status: str  # pass | fail | n/a
+    message: str = ""
+    evidence: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "message": redact(self.message),
+            "evidence": [redact(e) for e in self.evidence],
+        }
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    summary: str
+    expect: str
+    params: dict[str, Any]
+    run: DriverRun
+    hits: list[Hit]
+    verdicts: list[ClauseVerdict]
+    dropped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> set[str]:
+        return {v.id for v in self.verdicts if v.status == "fail"}
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def verdict(self, clause_id: str) -> ClauseVerdict:
+        return next(v for v in self.verdicts if v.id == clause_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.name,
+            "summary": self.summary,
+            "expect": self.expect,
+            "list_params": self.params,
+            "result": "pass" if self.passed else "fail",
+            "exit_code": self.run.exit_code,
+            "timed_out": self.run.timed_out,
+            "duration_s": round(self.run.duration, 3),
+            "requests": len(self.hits) + self.dropped,
+            "ids_printed": len(self.run.output),
+            "stderr_tail": redact(self.run.stderr_tail[-2000:]),
+            "notes": [redact(n) for n in self.notes],
+            "clauses": [v.to_json() for v in self.verdicts],
+            "traffic": [h.to_json() for h in self.hits[:200]],
+        }
+
+
+class Failure(Exception):
+    """Raised inside a check: the clause fails with this message and these requests."""
+
+    def __init__(self, message: str, hits: Sequence[Hit] = (), extra: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.evidence = [h.line() for h in hits[:4]] + list(extra)
+
+
+class NotApplicable(Exception):
+    """The scenario does not exercise the clause."""
+
+
+@dataclass
+class Context:
+    scenario: Scenario
+    built: Built
+    hits: list[Hit]
+    run: DriverRun
+
+    @property
+    def output(self) -> list[str]:
+        return [line.strip() for line in self.run.output if line.strip()]
+
+
+# ---- checks, one per clause ---------------------------------------------------------------------
+def check_auth(ctx: Context) -> str:
+    if not ctx.hits:
+        raise NotApplicable("no request was made")
+    bad = [h for h in ctx.hits if not h.auth_ok]
+    if bad:
+        h = bad[0]
+        why = {
+            "": "no Authorization header",
+        }.get(h.auth_scheme)
+        if why is None:
+            why = (
+                f"{h.auth_scheme} scheme instead of Basic"
+                if h.auth_scheme.lower() != "basic"
+                else "Basic credentials that are not account_id:auth_token from the environment"
+            )
+        raise Failure(f"{len(bad)} of {len(ctx.hits)} requests lacked valid HTTP Basic: {why}", bad)
+    return f"all {len(ctx.hits)} requests used HTTP Basic with the right credentials"
+
+
+def check_follow_next(ctx: Context) -> str:
+    if not ctx.hits:
+        raise Failure(f"the client made no request and {ctx.run.describe()}")
+    selfish = [h for h in ctx.hits if h.token_kind == "self"]  # noqa: S105
+    if selfish:
+        raise Failure(
+            f"{len(selfish)} request(s) sent a page's pagination.self as pageToken: follow "
+            "pagination.next",
+            selfish,
+        )
+    last = ctx.hits[-1]
+    if ctx.run.ok and last.status == 200 and last.next_token:
+        raise Failure(
+            f"the client stopped after page {last.page} and exited 0 although that page's "
+            "pagination.next was a token (more pages were pending)",
+            [last],
+        )
+    return "followed next to the end"
+
+
+def check_token_verbatim(ctx: Context) -> str:
+    issued = set(ctx.built.server.next_pages) | set(ctx.built.server.self_pages)
+    sent = [h for h in ctx.hits if h.values("pageToken")]
+    if not sent:
+        raise NotApplicable("no pageToken was sent")
+    for h in sent:
+        values = h.values("pageToken")
+        if len(values) > 1:
+            raise Failure(f"pageToken sent {len(values)} times in one request", [h])
+        v = values[0]
+        if v == "" or v in issued:
+            continue
+        if v.replace(" ", "+") in issued:
+            why = "a raw '+' (not percent-encoded as %2B) decoded to a space"
+        elif "%" in v and unquote(v) in issued:
+            why = "the token was percent-encoded twice"
+        else:
+            why = "the decoded value is not a token the server issued"
+        raise Failure(f"pageToken was not the issued token byte-for-byte: {why}", [h])
+    return f"{len(sent)} pageToken(s) sent exactly as issued"
+
+
+def check_pagesize(ctx: Context) -> str:
+    wanted = ctx.built.params.get("pageSize")
+    for h in ctx.hits:
+        values = h.values("pageSize")
+        if len(values) > 1:
+            raise Failure(f"pageSize sent {len(values)} times in one request", [h])
+        for v in values:
+            if not _PAGE_SIZE.match(v) or int(v) > 1000:
+                raise Failure(f"pageSize={v!r} is not an integer in 1..1000", [h])
+            if wanted is not None and int(v) != int(wanted):
+                raise Failure(f"the caller asked for pageSize {wanted}, the client sent {v}", [h])
+    if wanted is not None and ctx.hits and not ctx.hits[0].values("pageSize"):
+        raise Failure(
+            f"the caller asked for pageSize {wanted}; the first request omitted it", ctx.hits[:1]
+        )
+    if not any(h.values("pageSize") for h in ctx.hits):
+        raise NotApplicable("no pageSize was sent")
+    return "every pageSize within 1..1000, as asked"
+
+
+def check_dates(ctx: Context) -> str:
+    wanted = {k: ctx.built.params[k] for k in ("startDate", "endDate") if k in ctx.built.params}
+    seen = False
+    for h in ctx.hits:
+        for name in ("startDate", "endDate"):
+            for v in h.values(name):
+                seen = True
+                ns = rfc3339.parse(v)
+                if ns is None:
+                    if _NAIVE.match(v):
+                        why = "a naive date-time without an offset"
+                    elif " " in v and rfc3339.parse(v.replace(" ", "+")) is not None:
+                        why = "a raw '+' in the offset (not %2B) decoded to a space"
+                    else:
+                        why = "not an RFC 3339 date-time"
+                    raise Failure(f"{name}={v!r}: {why}", [h])
+                if name in wanted and ns != rfc3339.parse(wanted[name]):
+                    raise Failure(
+                        f"{name}={v!r} is not the instant the caller asked for ({wanted[name]})",
+                        [h],
+                    )
+    if wanted and ctx.hits:
+        missing = [k for k in wanted if not ctx.hits[0].values(k)]
+        if missing:
+            raise Failure(
+                f"the first request omitted {', '.join(missing)} the caller asked for", ctx.hits[:1]
+            )
+    if not seen:
+        raise NotApplicable("no date filter was sent")
+    return "dates sent as RFC 3339 with an offset, same instants"
+
+
+def check_retry_after(ctx: Context) -> str:
+    throttled = [i for i, h in enumerate(ctx.hits) if h.status in (429, 503)]
+    if not throttled:
+        raise NotApplicable("no throttled answer was served")
+    for i in throttled:
+        h = ctx.hits[i]
+        if i + 1 >= len(ctx.hits):
+            raise Failure(
+                f"the client gave up after the {h.status} (Retry-After: {h.retry_after}) and "
+                f"{ctx.run.describe()}: wait and repeat the request",
+                [h],
+            )
+        after = ctx.hits[i + 1]
+        if after.early_by is not None:
+            gap = after.t - h.t
+            early = sum(1 for x in ctx.hits if x.early_by is not None)
+            raise Failure(
+                f"repeated {gap:.2f}s after a {h.status} with Retry-After: {h.retry_after} "
+                f"({after.early_by:.2f}s too early; {early} early repeat(s) in all)",
+                [h, after],
+            )
+        if after.key() != h.key():
+            raise Failure(
+                f"the request after the {h.status} was not the same request (repeat it, same "
+                "pageToken and parameters)",
+                [h, after],
+            )
+    return f"waited and repeated after {len(throttled)} throttled answer(s)"
+
+
+def check_no_blind_500(ctx: Context) -> str:
+    failed = [h for h in ctx.hits if h.status >= 500 and h.status != 503]
+    if not failed:
+        raise NotApplicable("no 500 was served")
+    counts = Counter(h.key() for h in ctx.hits if h.key() in {f.key() for f in failed})
+    key, n = counts.most_common(1)[0]
+    if n > MAX_500_ATTEMPTS:
+        same = [h for h in ctx.hits if h.key() == key]
+        raise Failure(
+            f"sent a request answered 500 {n} times (at most {MAX_500_ATTEMPTS} attempts)",
+            [same[0], same[-1]],
+        )
+    return f"a request answered 500 was sent {n} time(s)"
+
+
+def check_no_extra_request(ctx: Context) -> str:
+    for i, h in enumerate(ctx.hits):
+        if h.end:
+            later = ctx.hits[i + 1 :]
+            if later:
+                raise Failure(
+                    f"{len(later)} request(s) after the last page (request #{h.seq} ended the "
+                    "walk)",
+                    [h, *later[:3]],
+                )
+            return "no request after the last page"
+    raise NotApplicable("the walk never reached its last page")
+
+
+def check_exactly_once(ctx: Context) -> str:
+    if ctx.scenario.expect != "complete":
+        raise NotApplicable("error scenario: no complete list is expected")
+    if not ctx.run.ok:
+        raise NotApplicable(f"the client {ctx.run.describe()}")
+    out, expected = ctx.output, ctx.built.expected
+    if out == expected:
+        return f"all {len(expected)} ids exactly once, in order"
+    dupes = sorted(i for i, n in Counter(out).items() if n > 1)
+    missing = [i for i in expected if i not in set(out)]
+    extra = sorted(set(out) - set(expected))
+    parts = []
+    if dupes:
+        parts.append(f"{len(dupes)} id(s) printed more than once (e.g. {dupes[0]})")
+    if missing:
+        parts.append(f"{len(missing)} of {len(expected)} id(s) missing (e.g. {missing[0]})")
+    if extra:
+        parts.append(f"{len(extra)} unexpected line(s) (e.g. {extra[0][:80]!r})")
+    if not parts:
+        parts.append("the ids came out in a different order than the server sent them")
+    raise Failure("exited 0 but the list is wrong: " + "; ".join(parts))
+
+
+def check_surfaces_errors(ctx: Context) -> str:
+    errors = [h for h in ctx.hits if 400 <= h.status < 500 and h.status != 429]
+    retried = [
+        h for h in errors if sum(1 for o in ctx.hits if o.key() == h.key() and o.seq > h.seq)
+    ]
+    if retried:
+        raise Failure(
+            f"repeated a request answered {retried[0].status}: 4xx answers are final", retried
+        )
+    if ctx.scenario.expect != "error":
+        if not errors:
+            raise NotApplicable("no error was served")
+        if ctx.run.ok:
+            raise Failure(
+                f"got {errors[-1].status} and still exited 0 (a partial list presented as "
+                "complete)",
+                errors[-1:],
+            )
+        return f"the {errors[-1].status} reached the caller: {ctx.run.describe()}"
+    failing = [h for h in ctx.hits if h.fault.startswith("persistent")]
+    if ctx.run.timed_out:
+        raise Failure(f"after the error answer the client {ctx.run.describe()}", failing[-1:])
+    if ctx.run.exit_code == 0:
+        raise Failure(
+            f"exited 0 after the {failing[-1].status if failing else 'error'} answer: "
+            f"{len(ctx.output)} id(s) presented as a complete list",
+            failing[-1:],
+        )
+    return f"the error reached the caller: {ctx.run.describe()}"
+
+
+def check_tolerant(ctx: Context) -> str:
+    if not ctx.built.server.extras and not ctx.built.paused:
+        raise NotApplicable("no unknown fields or values were served")
+    if not ctx.run.ok:
+        raise NotApplicable(f"the client {ctx.run.describe()}")
+    dropped = sorted(ctx.built.paused - set(ctx.output))
+    if dropped:
+        raise Failure(
+            f"{len(dropped)} operation(s) with the unknown status PAUSED were dropped "
+            f"(e.g. {dropped[0]})"
+        )
+    return "unknown fields and status PAUSED tolerated"
+
+
+CHECKS: dict[str, Callable[[Context], str]] = {
+    "CLIENT-AUTH": check_auth,
+    "CLIENT-FOLLOW-NEXT": check_follow_next,
+    "CLIENT-TOKEN-VERBATIM": check_token_verbatim,
+    "CLIENT-PAGESIZE": check_pagesize,
+    "CLIENT-DATES": check_dates,
+    "CLIENT-RETRY-AFTER": check_retry_after,
+    "CLIENT-NO-BLIND-500": check_no_blind_500,
+    "CLIENT-NO-EXTRA-REQUEST": check_no_extra_request,
+    "CLIENT-EXACTLY-ONCE": check_exactly_once,
+    "CLIENT-SURFACES-ERRORS": check_surfaces_errors,
+    "CLIENT-TOLERANT": check_tolerant,
+}
+
+
+def grade(
+    scenario: Scenario, built: Built, hits: list[Hit], run: DriverRun, dropped: int = 0
+) -> ScenarioResult:
+    """Every client clause's verdict for one scenario run."""
+    assert set(CHECKS) == set(client_clause_ids()), "grader and client-clauses.toml disagree"
+    ctx = Context(scenario, built, hits, run)
+    verdicts = []
+    for cid in client_clause_ids():
+        try:
+            verdicts.append(ClauseVerdict(cid, "pass", CHECKS[cid](ctx)))
+        except NotApplicable as na:
+            verdicts.append(ClauseVerdict(cid, "n/a", str(na)))
+        except Failure as f:
+            verdicts.append(ClauseVerdict(cid, "fail", f.message, f.evidence))
+    result = ScenarioResult(
+        scenario.name,
+        scenario.summary,
+        scenario.expect,
+        built.params,
+        run,
+        hits,
+        verdicts,
+        dropped,
+    )
+    if scenario.expect == "complete" and not run.ok:
+        if result.failed:
+            result.notes.append(
+                f"the client {run.describe()}; explained by {', '.join(sorted(result.failed))}"
+            )
+        else:
+            blame = result.verdict(scenario.blame)
+            blame.status = "fail"
+            blame.message = (
+                f"the client {run.describe()} although every answer it got was valid "
+                f"({client_clause(scenario.blame).statement})"
+            )
+            blame.evidence = [h.line() for h in hits[-3:]]
+    return result

@@ -1,0 +1,329 @@
+"""Faulty servers for the whole-walk clauses (CONTRACT.md section 2, TOKEN-*, DATE-FORMAT).
+
+Each mutant is a ``ReferenceServer`` with one method overridden to reproduce one pagination
+bug seen in real APIs; ``CLAUSE`` names the clause that must catch it. No stock API fuzzer
+finds these: every page is well-formed on its own, only the walk is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import ClassVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from comms_contract import rfc3339
+from comms_contract.server.app import (
+    DEFAULT_PAGE_SIZE,
+    ApiError,
+    ListQuery,
+    Page,
+    ReferenceServer,
+)
+from comms_contract.server.dataset import DAY, Operation
+from comms_contract.server.tokens import BadToken, Cursor, Filters
+
+_OFFSET = re.compile(r"([+-]\d{2}:\d{2}|[Zz])$")
+
+
+class PaginationMutant(ReferenceServer):
+    CLAUSE: ClassVar[str] = ""
+
+
+# ------------------------------------------------------------------ cursors and boundaries
+class CursorOnCreatedAtOnly(PaginationMutant):
+    """Keyset cursor on the non-unique createdAt: ties after the page boundary are skipped."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def after(self, ops: list[Operation], anchor: tuple[int, str] | None) -> list[Operation]:
+        return ops if anchor is None else [o for o in ops if o.created_ns < anchor[0]]
+
+
+class CursorTiesRepeated(PaginationMutant):
+    """``<=`` on createdAt to avoid skipping ties: ties before the boundary come again."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def after(self, ops: list[Operation], anchor: tuple[int, str] | None) -> list[Operation]:
+        if anchor is None:
+            return ops
+        return [o for o in ops if o.created_ns <= anchor[0] and o.sort_key != tuple(anchor)]
+
+
+class OverlapAtBoundary(PaginationMutant):
+    """Inclusive anchor: the last item of a page is the first of the next."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def after(self, ops: list[Operation], anchor: tuple[int, str] | None) -> list[Operation]:
+        return ops if anchor is None else [o for o in ops if o.sort_key <= tuple(anchor)]
+
+
+class SkipAtBoundary(PaginationMutant):
+    """Off by one the other way: the first item after the anchor is lost."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def after(self, ops: list[Operation], anchor: tuple[int, str] | None) -> list[Operation]:
+        return ops if anchor is None else [o for o in ops if o.sort_key < tuple(anchor)][1:]
+
+
+class CycleBackToFirstPage(PaginationMutant):
+    """The last page's next points at the first page again: clients loop for ever."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def page(self, query: ListQuery) -> Page:
+        page = super().page(query)
+        if page.next_cursor is None and query.cursor.anchor is not None:
+            page.next_cursor = Cursor(None, query.cursor.filters, query.page_size)
+        return page
+
+
+class LargePagesTruncated(PaginationMutant):
+    """pageSize >= 500 silently capped at 100 by a storage layer, without a next token."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def page(self, query: ListQuery) -> Page:
+        page = super().page(query)
+        if query.page_size >= 500 and len(page.operations) > 100:
+            page.operations, page.next_cursor = page.operations[:100], None
+        return page
+
+
+class OffsetTokens(PaginationMutant):
+    """The token holds a page number; the offset is page number x the current pageSize, so a
+    walk that changes pageSize skips or repeats items."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def page(self, query: ListQuery) -> Page:
+        cursor, size = query.cursor, query.page_size
+        number = cursor.anchor[0] if cursor.anchor else 0
+        ops = self.ordered(cursor.filters)
+        items = ops[number * size : (number + 1) * size]
+        more = len(ops) > (number + 1) * size
+        nxt = Cursor((number + 1, "page"), cursor.filters, size) if more else None
+        return Page(items, nxt, cursor)
+
+
+# ------------------------------------------------------------------ page sizes and markers
+class ShortNonFinalPages(PaginationMutant):
+    """Pages reached by token hold one item less than pageSize (a sentinel row eaten)."""
+
+    CLAUSE = "FULL-PAGES"
+
+    def page(self, query: ListQuery) -> Page:
+        if query.cursor.anchor is not None and query.page_size > 1:
+            query = ListQuery(query.cursor, query.page_size - 1)
+        return super().page(query)
+
+
+class FilterAfterPaginating(PaginationMutant):
+    """Paginate the unfiltered list, then drop what does not match: short and empty pages
+    that still carry next."""
+
+    CLAUSE = "FULL-PAGES"
+
+    def page(self, query: ListQuery) -> Page:
+        f = query.cursor.filters
+        unfiltered = Cursor(query.cursor.anchor, Filters(), query.page_size)
+        page = super().page(ListQuery(unfiltered, query.page_size))
+        page.operations = [o for o in page.operations if self.matches(o, f)]
+        if page.next_cursor is not None:
+            page.next_cursor = Cursor(page.next_cursor.anchor, f, query.page_size)
+        page.self_cursor = query.cursor
+        return page
+
+
+class NextOnLastPage(PaginationMutant):
+    """next is set whenever the page is non-empty, so the walk ends on an empty page."""
+
+    CLAUSE = "LAST-PAGE"
+
+    def page(self, query: ListQuery) -> Page:
+        page = super().page(query)
+        if page.next_cursor is None and page.operations:
+            last = page.operations[-1].sort_key
+            page.next_cursor = Cursor(last, query.cursor.filters, query.page_size)
+        return page
+
+
+class DefaultPageSize20(PaginationMutant):
+    """The documented default of 50 is configured as 20."""
+
+    CLAUSE = "SIZE-DEFAULT"
+
+    def parse_page_size(self, raw: str | None) -> int | None:
+        return 20 if raw is None else super().parse_page_size(raw)
+
+
+class DuplicateInsidePage(PaginationMutant):
+    """A join fans out: pages reached by token repeat their first item in place of the last."""
+
+    CLAUSE = "IDS-UNIQUE"
+
+    def page(self, query: ListQuery) -> Page:
+        page = super().page(query)
+        if query.cursor.anchor is not None and len(page.operations) > 1:
+            page.operations = [*page.operations[:-1], page.operations[0]]
+        return page
+
+
+# ------------------------------------------------------------------ self and tokens
+class SelfIsNext(PaginationMutant):
+    """self is filled from the same variable as next: it fetches the following page."""
+
+    CLAUSE = "SELF"
+
+    def page(self, query: ListQuery) -> Page:
+        page = super().page(query)
+        if page.next_cursor is not None:
+            page.self_cursor = page.next_cursor
+        return page
+
+
+class BrokenFirstPageSelf(PaginationMutant):
+    """The first page (no pageToken) has a self token the server cannot decode."""
+
+    CLAUSE = "SELF"
+
+    def render_page(self, page: Page) -> Response:
+        response = super().render_page(page)
+        if page.self_cursor.anchor is not None:
+            return response
+        body = json.loads(response.body)
+        body["pagination"]["self"] = "first-page"
+        return JSONResponse(body)
+
+
+class SingleUseTokens(PaginationMutant):
+    """Server-side cursors consumed on first read: a retry (or self) gets 400."""
+
+    CLAUSE = "TOKENS-REUSABLE"
+
+    def decode_token(self, token: str) -> Cursor:
+        used: set[str] = self.__dict__.setdefault("_used", set())
+        if token in used:
+            raise ApiError(400, 20001, "pageToken has already been used")
+        used.add(token)
+        return super().decode_token(token)
+
+
+class TamperedTokenRestarts(PaginationMutant):
+    """A token that fails its MAC check is treated as absent: a silent first page."""
+
+    CLAUSE = "TOKEN-GARBAGE"
+
+    def decode_token(self, token: str) -> Cursor:
+        try:
+            return self.tokens.decode(token)
+        except BadToken:
+            return Cursor(None, Filters(), DEFAULT_PAGE_SIZE)
+
+
+class ResentFiltersRejected(PaginationMutant):
+    """Any filter next to a pageToken is refused, though clients may resend them."""
+
+    CLAUSE = "TOKEN-FILTERS"
+
+    def conflicts(self, sent: Filters, carried: Filters, given: set[str]) -> bool:
+        return bool(given)
+
+
+class TokenForgetsFilters(PaginationMutant):
+    """The token carries only the position: a client that does not resend the filters gets
+    unfiltered pages after the first."""
+
+    CLAUSE = "TOKEN-FILTERS"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        query = super().parse_query(request)
+        if query.cursor.anchor is None:
+            return query
+        sent = self.parse_filters(request)
+        return ListQuery(Cursor(query.cursor.anchor, sent, query.page_size), query.page_size)
+
+
+# ------------------------------------------------------------------ filters
+class StatusLostOnTokenPages(PaginationMutant):
+    """The status filter is applied to the first page only (kubeflow/pipelines#1149)."""
+
+    CLAUSE = "FILTER-SOUND"
+
+    def page(self, query: ListQuery) -> Page:
+        c = query.cursor
+        if c.anchor is None:
+            return super().page(query)
+        dropped = Cursor(c.anchor, Filters(None, c.filters.start_ns, c.filters.end_ns), c.page_size)
+        page = super().page(ListQuery(dropped, query.page_size))
+        return Page(
+            page.operations,
+            page.next_cursor and Cursor(page.next_cursor.anchor, c.filters, c.page_size),
+            c,
+        )
+
+
+class DatesLostOnTokenPages(PaginationMutant):
+    """startDate/endDate hold on the first page only; later pages run past the window."""
+
+    CLAUSE = "FILTER-SOUND"
+
+    def page(self, query: ListQuery) -> Page:
+        c = query.cursor
+        if c.anchor is None:
+            return super().page(query)
+        dropped = Cursor(c.anchor, Filters(c.filters.status), c.page_size)
+        page = super().page(ListQuery(dropped, query.page_size))
+        return Page(
+            page.operations,
+            page.next_cursor and Cursor(page.next_cursor.anchor, c.filters, c.page_size),
+            c,
+        )
+
+
+class DatesIgnoreOffset(PaginationMutant):
+    """The UTC offset is dropped: 14:00+02:00 is read as 14:00Z (jdemaeyer/brightsky#101)."""
+
+    CLAUSE = "DATE-FORMAT"
+
+    def parse_date(self, name: str, raw: str | None) -> int | None:
+        if raw is None or rfc3339.parse(raw) is None:
+            return super().parse_date(name, raw)
+        return rfc3339.parse(_OFFSET.sub("Z", raw))
+
+
+class StatusIndexLags(PaginationMutant):
+    """The status filter reads a lagging index that lacks the last day's operations."""
+
+    CLAUSE = "FILTER-COMPLETE"
+
+    def matches(self, op: Operation, filters: Filters) -> bool:
+        if filters.status is not None and op.created_ns > self.dataset.now_ns - DAY:
+            return False
+        return super().matches(op, filters)
+
+
+# ------------------------------------------------------------------ order
+class OrderDependsOnPageSize(PaginationMutant):
+    """Large pages come from a different query plan that orders createdAt ties by id
+    ascending; small pages order them descending."""
+
+    CLAUSE = "WALK-ORDER"
+
+    def page(self, query: ListQuery) -> Page:
+        page = super().page(query)
+        if query.page_size >= 500:
+            page.operations.sort(key=lambda o: (-o.created_ns, o.id))
+        return page
+
+
+MUTANTS: list[type[PaginationMutant]] = [
+    obj
+    for obj in list(globals().values())
+    if isinstance(obj, type) and issubclass(obj, PaginationMutant) and obj is not PaginationMutant
+]

@@ -1,0 +1,120 @@
+"""Clear errors: a target that cannot be tested ends the run with exit 2 within 15 s, one
+line on stderr that says what is wrong and how to fix it, and no traceback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from loopback import free_port, serve
+from starlette.responses import HTMLResponse, JSONResponse
+
+from comms_contract import cli
+
+CREDS = ["--account-id", "ACclierrors", "--auth-token", "cli-errors-token"]
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str, float]:
+    started = time.monotonic()
+    code = cli.main(["run", *args, *CREDS])
+    elapsed = time.monotonic() - started
+    out, err = capsys.readouterr()
+    return code, out, err, elapsed
+
+
+def assert_clear_error(code: int, out: str, err: str, elapsed: float, *needles: str) -> None:
+    assert code == 2, (out, err)
+    assert elapsed < 15
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("comms-contract: error: ")
+    assert "Traceback" not in out + err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert "cli-errors-token" not in out + err
+
+
+def answer(response):
+    """An ASGI app that answers every request with ``response()``; counts requests."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        app.requests += 1
+        await response()(scope, receive, send)
+
+    app.requests = 0
+    return app
+
+
+def test_unreachable_host(capsys):
+    r = run_cli(capsys, "--base-url", f"http://127.0.0.1:{free_port()}")
+    assert_clear_error(*r, "cannot connect", "is the server up")
+
+
+def test_dns_failure(capsys):
+    r = run_cli(capsys, "--base-url", "https://nonexistent.invalid")
+    assert_clear_error(*r, "cannot resolve host 'nonexistent.invalid'", "DNS")
+
+
+def test_tls_failure_against_plain_http_server(capsys):
+    app = answer(lambda: JSONResponse({}))
+    with serve(app) as base:
+        r = run_cli(capsys, "--base-url", "https://" + base.removeprefix("http://"))
+    assert_clear_error(*r, "TLS failure", "does not speak TLS")
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://x", "https://", "comms.twilio.com"])
+def test_base_url_not_a_url(capsys, url):
+    r = run_cli(capsys, "--base-url", url)
+    assert_clear_error(*r, "not an http(s) URL")
+    assert r[3] < 1  # refused at configuration time, before any request
+
+
+def test_base_url_with_the_operations_path(capsys):
+    r = run_cli(capsys, "--base-url", "https://comms.example/v1/PushNotifications/Operations")
+    assert_clear_error(*r, "should be the API root")
+
+
+def test_credentials_rejected_stops_early(capsys):
+    body = {"code": 20003, "message": "Authentication Error", "more_info": "", "status": 401}
+    app = answer(lambda: JSONResponse(body, status_code=401))
+    with serve(app) as base:
+        r = run_cli(capsys, "--base-url", base)
+    assert_clear_error(*r, "credentials rejected", "COMMS_AUTH_TOKEN")
+    assert app.requests <= 3
+
+
+@pytest.mark.parametrize(
+    ("status", "what"), [(404, "answered 404"), (200, "answered 200")], ids=["404", "proxy-200"]
+)
+def test_html_everywhere_is_not_this_api(capsys, status, what):
+    app = answer(lambda: HTMLResponse("<html><body>Welcome</body></html>", status_code=status))
+    with serve(app) as base:
+        r = run_cli(capsys, "--base-url", base)
+    assert_clear_error(*r, what, "not this API", "API root")
+    assert app.requests <= 3
+
+
+def test_plain_http_to_a_remote_host_is_refused_before_any_request(capsys):
+    r = run_cli(capsys, "--base-url", "http://example.invalid")
+    assert_clear_error(*r, "refusing to send credentials over plain http://", "--allow-insecure")
+    assert r[3] < 1
+
+
+def test_allow_insecure_http_proceeds_to_the_network(capsys):
+    r = run_cli(capsys, "--base-url", "http://example.invalid", "--allow-insecure-http")
+    assert_clear_error(*r, "cannot resolve host 'example.invalid'")
+
+
+def test_connect_timeout_is_short_whatever_the_read_timeout():
+    """A black-holed host must fail in 10 s, not after the 30 s per-request default."""
+    from comms_contract.http import ClientSettings, ContractClient, Target
+    from comms_contract.ledger import Ledger
+
+    client = ContractClient(Target("https://api.example", "AC1", "tok1"), Ledger())
+    try:
+        timeout = client._http.timeout
+        assert timeout.connect == 10.0 and timeout.read == ClientSettings().timeout == 30.0
+    finally:
+        client.close()

@@ -1,0 +1,69 @@
+"""Every whole-walk check can fail: each pagination mutant is caught by its own clause.
+
+A mutant run selects only the checks of the mutant's clause, so the failure is attributable
+(and fast); hypothesis shrinks inside the run, and the report must carry the failing walk's
+transcript and a replay command.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from harness import run_against
+from mutants_pagination import MUTANTS, CursorOnCreatedAtOnly, PaginationMutant
+
+from comms_contract import catalog
+from comms_contract.report import document
+
+DATASET_SEED = 5
+RUN_SEED = 3
+
+
+@pytest.mark.parametrize("cls", MUTANTS, ids=lambda c: f"{c.CLAUSE}:{c.__name__}")
+def test_mutant_is_caught_by_its_clause(cls: type[PaginationMutant]) -> None:
+    out = run_against(cls(seed=DATASET_SEED), clauses=[cls.CLAUSE], seed=RUN_SEED, max_wait=0.05)
+    assert not out.session.errors, out.explain()
+    assert cls.CLAUSE in out.failed, out.explain()
+    assert out.code == 1, out.explain()
+
+
+def test_mutants_are_many_small_and_named() -> None:
+    ids = catalog.by_id()
+    assert len(MUTANTS) >= 20
+    for cls in MUTANTS:
+        own = [n for n, f in vars(cls).items() if inspect.isfunction(f)]
+        assert len(own) == 1, f"{cls.__name__} overrides {own}, not exactly one method"
+        assert (cls.__doc__ or "").strip(), f"{cls.__name__} has no docstring"
+        assert cls.CLAUSE in ids, cls.__name__
+
+
+def test_failing_walk_is_printed_with_tokens_and_a_replay_command() -> None:
+    out = run_against(
+        CursorOnCreatedAtOnly(seed=DATASET_SEED), clauses=["WALK-EXACTLY-ONCE"], seed=RUN_SEED
+    )
+    clause = next(c for c in document(out.session)["clauses"] if c["id"] == "WALK-EXACTLY-ONCE")
+    text = "\n".join(clause["evidence"])
+    assert "pageToken=" in text, text
+    assert "page 2: GET " in text, text
+    assert "replay: comms-contract run" in text and "--clause WALK-EXACTLY-ONCE" in text, text
+    assert "reference-auth-token" not in text
+
+
+def test_every_pagination_clause_has_a_mutant() -> None:
+    owned = {
+        "SIZE-DEFAULT",
+        "FULL-PAGES",
+        "LAST-PAGE",
+        "SELF",
+        "TOKENS-REUSABLE",
+        "WALK-EXACTLY-ONCE",
+        "WALK-ORDER",
+        "FILTER-SOUND",
+        "FILTER-COMPLETE",
+        "TOKEN-FILTERS",
+        "TOKEN-GARBAGE",
+        "DATE-FORMAT",
+        "IDS-UNIQUE",
+    }
+    assert owned <= {cls.CLAUSE for cls in MUTANTS}
