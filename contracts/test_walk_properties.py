@@ -57,7 +57,9 @@ SETTINGS = settings(
     deadline=None,
     derandomize=False,
     # no explain phase: it traces every line of the failing walk (minutes for a long walk)
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    # no shrinking against a remote target outside the thorough profile (see session.shrink)
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+    + ([Phase.shrink] if RUN.shrink else []),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 

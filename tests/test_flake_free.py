@@ -2,8 +2,9 @@
 
 A correct server must pass under every seed, also when it throttles and when its data
 changes during the run; the same seed must send the same requests; the hypothesis example
-database stays off. In CI: 30 seeds at profile quick, 3 at ci, a few seeds of each
-variation. ``COMMS_SLOW=1`` adds the heavy version (30 seeds at the default profile ci).
+database stays off. The plain reference server under 30 seeds (quick) and 3 (ci) is in
+test_reference_seeds.py; here, a few seeds of each variation. ``COMMS_SLOW=1`` adds the heavy
+version (30 seeds at the default profile ci, plain, throttled and live).
 """
 
 from __future__ import annotations
@@ -106,16 +107,6 @@ class LiveData(ReferenceServer):
         if processing:
             op = rng.choice(processing)
             ds.set_status(op.id, "COMPLETED", max(now, op.updated_ns))
-
-
-@pytest.mark.parametrize("seed", range(1, 31))
-def test_reference_passes_quick_under_30_seeds(seed):
-    assert_clean(*run(ReferenceServer(seed=seed), profile="quick", seed=seed))
-
-
-@pytest.mark.parametrize("seed", [101, 202, 303])
-def test_reference_passes_default_profile(seed):
-    assert_clean(*run(ReferenceServer(seed=seed), profile="ci", seed=seed))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -1,6 +1,8 @@
 """The reference server passes every clause whatever the seeds: no false positives.
 
-The dataset seed changes the data (ties, statuses, page boundaries); the run seed changes what
+30 seeds at profile quick and 3 at the default profile ci (issue: "the reference server
+passes every clause under 20 seeds"; the flake-freedom soak asks for 30). The dataset seed
+changes the data (ties, statuses, page boundaries); the run seed changes what
 the fuzzer and the walk properties draw. A check that fails the reference server under some
 seed is a suite bug, so both are varied, under quick, ci and strict.
 """
@@ -12,7 +14,7 @@ from harness import Outcome, run_against
 
 from comms_contract.server import ReferenceServer
 
-QUICK_SEEDS = [(dataset, 100 + dataset * 37) for dataset in range(20)]
+QUICK_SEEDS = [(dataset, 100 + dataset * 37) for dataset in range(30)]
 
 
 # A full run against the reference server skips only what it cannot see: the probes it does
@@ -35,7 +37,7 @@ def test_reference_passes_quick(dataset_seed: int, run_seed: int) -> None:
     assert_passes(run_against(ReferenceServer(seed=dataset_seed), seed=run_seed))
 
 
-@pytest.mark.parametrize(("dataset_seed", "run_seed"), [(31, 7), (47, 1234)])
+@pytest.mark.parametrize(("dataset_seed", "run_seed"), [(31, 7), (47, 1234), (101, 101)])
 def test_reference_passes_ci(dataset_seed: int, run_seed: int) -> None:
     assert_passes(run_against(ReferenceServer(seed=dataset_seed), profile="ci", seed=run_seed))
 

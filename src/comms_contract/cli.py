@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from comms_contract import __version__, catalog
@@ -59,8 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("COMMS_AUTH_TOKEN"),
         help="env COMMS_AUTH_TOKEN (prefer the environment: argv is visible to ps)",
     )
-    r.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
-    r.add_argument("--seed", type=int, default=1)
+    r.add_argument(
+        "--config",
+        metavar="PATH",
+        help="settings file (default: ./comms-contract.toml or [tool.comms-contract] in "
+        "./pyproject.toml); command-line options win",
+    )
+    r.add_argument("--profile", choices=sorted(PROFILES), help=f"default {DEFAULT_PROFILE}")
+    r.add_argument("--seed", type=int, help="default 1")
     r.add_argument("--strict", action="store_true", help="no unknown fields (EXTRA-FIELDS: MUST)")
     r.add_argument(
         "--downgrade",
@@ -78,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--max-requests", type=int, help="request budget for the whole run")
     r.add_argument("--rate-limit", type=parse_rate, help="client-side limit, e.g. 10/s")
-    r.add_argument("--max-wait", type=float, default=60.0, help="cap per Retry-After wait (s)")
-    r.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
+    r.add_argument("--max-wait", type=float, help="cap per Retry-After wait (s), default 60")
+    r.add_argument("--timeout", type=float, help="per-request timeout (s), default 30")
     r.add_argument("--allow-insecure-http", action="store_true")
     r.add_argument(
         "--probe-methods",
@@ -140,8 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+RUN_DEFAULTS = {"profile": DEFAULT_PROFILE, "seed": 1, "max_wait": 60.0, "timeout": 30.0}
+
+
 def run_config_from_args(args: argparse.Namespace):
+    from comms_contract import config as config_file
     from comms_contract.session import RunConfig
+
+    found = config_file.find(getattr(args, "config", None))
+    config_file.merge(args, found[1] if found else {}, RUN_DEFAULTS)
+    if isinstance(args.rate_limit, str):
+        args.rate_limit = parse_rate(args.rate_limit)
+    if args.profile not in PROFILES:
+        raise ConfigError(f"unknown profile {args.profile!r} (one of {', '.join(PROFILES)})")
 
     embedded = not args.base_url
     defaults = Credentials()
@@ -203,9 +221,18 @@ def run_suite(
         *extra_args,
     ]
     before = set(sys.modules)
+    import hypothesis.configuration
+
+    # hypothesis keeps caches under ./.hypothesis; a conformance run leaves the user's working
+    # directory alone (the example database is off anyway): use a throw-away home instead
+    scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        hypothesis.configuration.set_hypothesis_home_dir(scratch.name)
     try:
         code = pytest.main(args, plugins=[preset])
     finally:
+        hypothesis.configuration.set_hypothesis_home_dir(None)
+        scratch.cleanup()
         for name in set(sys.modules) - before:  # a second run in one process imports afresh
             if name.startswith(("comms_contract.contracts", "contracts", "test_")):
                 del sys.modules[name]
@@ -224,7 +251,7 @@ def run_suite(
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         config = run_config_from_args(args)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     code, session = run_suite(config, verbose=args.verbose)

@@ -92,8 +92,47 @@ def clause_table(tests_dir: Path | None = None) -> str:
                 f"| {c.id} | {level} | {_cell(statement)} | {_cell(c.source)} | {enforced} "
                 f"| {caught} |"
             )
+    out += client_section(tests_dir or root / "tests")
     out.append(SUITE_BEHAVIOUR)
     return "\n".join(out) + "\n"
+
+
+def faulty_clients(directory: Path) -> dict[str, list[str]]:
+    """client clause id -> faulty client scripts, from the FAULTY table of the kit's tests."""
+    found: dict[str, list[str]] = defaultdict(list)
+    path = directory / "test_clientkit.py"
+    if not path.is_file():
+        return found
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "FAULTY" for t in node.targets
+        ):
+            for script, _scenarios, clause in ast.literal_eval(node.value):
+                found[clause].append(f"tests/clients/{script}")
+    return found
+
+
+def client_section(tests_dir: Path) -> list[str]:
+    """Section 5 (clients): graded by ``comms-contract check-client`` and ``comms_mock``."""
+    from comms_contract.clientkit.clauses import client_clauses
+    from comms_contract.clientkit.grader import CHECKS
+
+    caught = faulty_clients(tests_dir)
+    out = [
+        "\n## 5. Clients (SDKs), graded by `comms-contract check-client`\n",
+        "From `contracts/client-clauses.toml`; see [sdk-authors.md](sdk-authors.md).\n",
+        "| Id | Level | Clause | Source | Graded by | Caught faulty clients |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in client_clauses():
+        check = CHECKS.get(c.id)
+        graded = f"`clientkit/grader.py::{check.__name__}`" if check else "—"
+        clients = "<br>".join(f"`{x}`" for x in sorted(caught.get(c.id, []))) or "—"
+        out.append(
+            f"| {c.id} | {c.level} | {_cell(c.statement)} | {_cell(c.source)} | {graded} "
+            f"| {clients} |"
+        )
+    return out
 
 
 SUITE_BEHAVIOUR = """

@@ -71,6 +71,14 @@ class ContractSession:
         return self.config.seed
 
     @property
+    def shrink(self) -> bool:
+        """Shrink failing examples in-process (cheap) and in thorough runs; against a remote
+        target in quick/ci runs, report the first failing example instead: shrinking can send
+        thousands of requests to a shared staging API."""
+        in_process = self.config.target.embedded or self.config.app is not None
+        return in_process or self.profile.name == "thorough"
+
+    @property
     def strict(self) -> bool:
         return self.config.policy.strict
 

@@ -1,0 +1,78 @@
+"""Settings from comms-contract.toml / [tool.comms-contract]: downgrades by id, merging with
+the command line, and refusal of secrets and unknown keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from loopback import serve
+from mutants_core import ClampsPageSize
+
+from comms_contract.cli import main
+from comms_contract.server.app import Credentials
+
+CREDS = Credentials()
+
+
+def run_cli(tmp_path, base: str, *extra: str) -> tuple[int, dict]:
+    report = tmp_path / "run.json"
+    argv = [
+        "run",
+        "--base-url",
+        base,
+        "--account-id",
+        CREDS.account_id,
+        "--auth-token",
+        CREDS.auth_token,
+        "--clause",
+        "SIZE-RANGE",
+        "--report-json",
+        str(report),
+        *extra,
+    ]
+    code = main(argv)
+    return code, json.loads(report.read_text())
+
+
+def test_downgrade_in_configuration_turns_a_must_failure_into_an_advisory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with serve(ClampsPageSize(seed=1)) as base:
+        code, doc = run_cli(tmp_path, base, "--profile", "quick")
+        assert code == 1
+        (tmp_path / "comms-contract.toml").write_text('downgrade = ["SIZE-RANGE"]\n')
+        code, doc = run_cli(tmp_path, base, "--profile", "quick")
+    clause = next(c for c in doc["clauses"] if c["id"] == "SIZE-RANGE")
+    assert code == 0
+    assert clause["status"] == "advisory" and clause["downgraded"] is True
+    assert "downgraded" in clause["message"]
+
+
+def test_pyproject_table_and_command_line_precedence(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.comms-contract]\nprofile = "thorough"\nseed = 5\n'
+    )
+    with serve(ClampsPageSize(seed=1)) as base:
+        code, doc = run_cli(tmp_path, base, "--profile", "quick")
+    assert code == 1
+    assert doc["profile"] == "quick"  # the command line wins
+    assert doc["seed"] == 5  # the file fills what the command line left unset
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('auth-token = "s3cret"\n', "must not be kept in a file"),
+        ('profle = "quick"\n', "unknown setting 'profle'"),
+        ('seed = "one"\n', "'seed' must be a whole number"),
+        ("downgrade = [\n", "cannot read"),
+    ],
+)
+def test_bad_configuration_is_one_clear_line(tmp_path, monkeypatch, capsys, text, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "comms-contract.toml").write_text(text)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "s3cret" not in err
