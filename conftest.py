@@ -12,3 +12,6 @@ def _no_target_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("COMMS_BASE_URL", "COMMS_ACCOUNT_ID", "COMMS_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", ".hypothesis")
+
+
+pytest_plugins = ["pytester"]

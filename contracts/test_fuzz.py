@@ -23,7 +23,7 @@ CONFIG = SchemathesisConfig.from_dict(
             "max-examples": RUN.profile.fuzz_examples,
             "database": "none",
             "with-security-parameters": False,
-        "no-shrink": not RUN.shrink,
+            "no-shrink": not RUN.shrink,
             "mode": "all",
         },
         "phases": {

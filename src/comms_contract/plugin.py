@@ -15,10 +15,18 @@ from comms_contract import catalog, report
 from comms_contract.catalog import Policy
 from comms_contract.http import ClientSettings, ConfigError, Target
 from comms_contract.ledger import BudgetExhausted, ClauseViolations, Finding, TargetError
+from comms_contract.paths import contracts_dir
 from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
 from comms_contract.redact import redact
 from comms_contract.server.app import Credentials
-from comms_contract.session import ContractSession, RunConfig, current, install, load_app
+from comms_contract.session import (
+    ContractSession,
+    RunConfig,
+    current,
+    install,
+    install_error,
+    load_app,
+)
 
 _DEFAULT_CREDENTIALS = Credentials()
 
@@ -101,20 +109,40 @@ def build_config(config: pytest.Config) -> RunConfig:
         allow_insecure_http=opt("comms_allow_insecure_http"),
         probe_methods=opt("comms_probe_methods"),
         app=load_app(app_spec) if app_spec else None,
+        app_spec=app_spec or None,
         report_json=opt("comms_report_json"),
         junit_xml=opt("comms_junit_xml"),
         report_html=opt("comms_report_html"),
     )
 
 
+def _contract_run_requested(config: pytest.Config) -> bool:
+    """True when this pytest run targets the contract tests (the runner, ``--pyargs
+    comms_contract.contracts``, their folder, or a ``--comms-*`` option on the command line)."""
+    args = [str(a) for a in config.invocation_params.args]
+    here = str(contracts_dir())
+    return any(
+        a.startswith("--comms-") or "comms_contract.contracts" in a or a.startswith(here)
+        for a in args
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the contract clauses a test enforces")
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
+    requested = preset is not None or _contract_run_requested(config)
     try:
         run_config = preset.run_config if preset is not None else build_config(config)
         run_config.target.validate(allow_insecure_http=run_config.allow_insecure_http)
     except (ConfigError, ValueError) as exc:
-        raise pytest.UsageError(f"comms-contract: {exc}") from None
+        if requested:
+            raise pytest.UsageError(f"comms-contract: {exc}") from None
+        install_error(str(exc))  # a user's unrelated run: fail only if a contract test runs
+        return
+    if requested and getattr(config.option, "hypothesis_seed", None) is None:
+        # the contract's generated cases follow --comms-seed, so a verdict is reproducible
+        config.option.hypothesis_seed = run_config.seed
     session = ContractSession(run_config)
     if preset is not None:
         preset.session = session
@@ -134,7 +162,12 @@ def clause_ids(item: pytest.Item) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    session = current()
+    if not any(clause_ids(i) for i in items):
+        return  # a user's own run without contract tests: nothing to do
+    try:
+        session = current()
+    except RuntimeError as exc:
+        raise pytest.UsageError(str(exc)) from None
     for item in items:
         for cid in clause_ids(item):
             catalog.get(cid)  # an unknown id in a marker is a suite bug: fail loudly

@@ -29,11 +29,7 @@ def document(session: ContractSession) -> dict[str, Any]:
     results = session.ledger.results()
     doc = {
         "tool": {"name": "comms-contract", "version": __version__},
-        "target": {
-            "base_url": session.config.target.root
-            if not session.config.target.embedded
-            else "embedded reference server"
-        },
+        "target": {"base_url": session.target_label},
         "result": verdict(session, results),
         "profile": session.profile.name,
         "seed": session.seed,

@@ -34,6 +34,7 @@ class RunConfig:
     allow_insecure_http: bool = False
     probe_methods: bool = False
     app: Any = None  # an ASGI app to test in-process instead of a base URL
+    app_spec: str | None = None  # how the user named it (module:attr), for replay commands
     report_json: str | None = None
     junit_xml: str | None = None
     report_html: str | None = None
@@ -166,7 +167,31 @@ class ContractSession:
         v.done()
         return body
 
+    @property
+    def target_label(self) -> str:
+        if self.config.app is not None:
+            name = self.config.app_spec or type(self.config.app).__name__
+            return f"in-process ASGI app {name}"
+        if self.config.target.embedded:
+            return "embedded reference server"
+        return self.config.target.root
+
     def suite_command(self, clause: str | None = None) -> str:
+        if self.config.app_spec:
+            parts = [
+                "pytest",
+                "--pyargs",
+                "comms_contract.contracts",
+                "--comms-app",
+                self.config.app_spec,
+                "--comms-profile",
+                self.profile.name,
+                "--comms-seed",
+                str(self.seed),
+            ]
+            if self.strict:
+                parts.append("--comms-strict")
+            return " ".join([*parts, *(["--comms-clause", clause] if clause else [])])
         parts = ["comms-contract", "run"]
         if not self.config.target.embedded:
             parts += ["--base-url", self.config.target.root]
@@ -195,14 +220,23 @@ class ContractSession:
 
 
 _current: ContractSession | None = None
+_error: str | None = None
 
 
 def current() -> ContractSession:
     if _current is None:
+        if _error:
+            raise RuntimeError(f"comms-contract: {_error}")
         raise RuntimeError("no comms-contract session: run under pytest with the plugin loaded")
     return _current
 
 
 def install(session: ContractSession | None) -> None:
-    global _current
-    _current = session
+    global _current, _error
+    _current, _error = session, None
+
+
+def install_error(message: str) -> None:
+    """Remember why no session could be built (raised when a contract test asks for one)."""
+    global _current, _error
+    _current, _error = None, message
