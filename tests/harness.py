@@ -49,9 +49,9 @@ def run_against(
     strict: bool = False,
     downgrade: Iterable[str] = (),
     probe_methods: bool = False,
-    max_wait: float = 60.0,
-    max_requests: int | None = None,
+    **client: float | int | None,
 ) -> Outcome:
+    """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout."""
     creds = Credentials()
     config = RunConfig(
         target=Target(None, creds.account_id, creds.auth_token),
@@ -59,7 +59,7 @@ def run_against(
         seed=seed,
         policy=Policy.build(strict, downgrade),
         selected=frozenset(clauses) if clauses else None,
-        client=ClientSettings(max_wait=max_wait, max_requests=max_requests),
+        client=ClientSettings(**client),  # type: ignore[arg-type]
         probe_methods=probe_methods,
         app=app,
     )

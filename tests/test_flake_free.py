@@ -18,17 +18,12 @@ from datetime import datetime
 from urllib.parse import unquote
 
 import pytest
+from harness import run_against
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from comms_contract.catalog import Policy
-from comms_contract.cli import run_suite
-from comms_contract.http import ClientSettings, Target
-from comms_contract.profiles import PROFILES
 from comms_contract.server import ReferenceServer
-from comms_contract.server.app import Credentials
 from comms_contract.server.dataset import Dataset, Operation, make_stats, operation_id
-from comms_contract.session import RunConfig
 
 SLOW = os.environ.get("COMMS_SLOW") == "1"
 FUZZ_CLAUSES = ["NO-5XX", "SIZE-RANGE", "STATUS-ENUM", "DATE-FORMAT", "TOKEN-GARBAGE"]
@@ -36,19 +31,8 @@ FIXED_NOW = 1_780_000_000 * 10**9  # a fixed clock: the dataset, hence tokens, r
 
 
 def run(app: object, *, profile: str, seed: int, clauses=None, max_wait: float = 60.0):
-    creds = Credentials()
-    config = RunConfig(
-        target=Target(None, creds.account_id, creds.auth_token),
-        profile=PROFILES[profile],
-        seed=seed,
-        policy=Policy(),
-        selected=frozenset(clauses) if clauses else None,
-        client=ClientSettings(max_wait=max_wait),
-        app=app,
-    )
-    code, session = run_suite(config)
-    assert session is not None
-    return code, session
+    out = run_against(app, clauses=clauses, profile=profile, seed=seed, max_wait=max_wait)
+    return out.code, out.session
 
 
 def explain(session) -> str:

@@ -11,7 +11,7 @@ import inspect
 
 import pytest
 from harness import run_against
-from mutants_pagination import MUTANTS, CursorOnCreatedAtOnly, PaginationMutant
+from mutants_pagination import MUTANTS, PAGINATION_CLAUSES, CursorOnCreatedAtOnly, PaginationMutant
 
 from comms_contract import catalog
 from comms_contract.report import document
@@ -51,19 +51,7 @@ def test_failing_walk_is_printed_with_tokens_and_a_replay_command() -> None:
 
 
 def test_every_pagination_clause_has_a_mutant() -> None:
-    owned = {
-        "SIZE-DEFAULT",
-        "FULL-PAGES",
-        "LAST-PAGE",
-        "SELF",
-        "TOKENS-REUSABLE",
-        "WALK-EXACTLY-ONCE",
-        "WALK-ORDER",
-        "FILTER-SOUND",
-        "FILTER-COMPLETE",
-        "TOKEN-FILTERS",
-        "TOKEN-GARBAGE",
-        "DATE-FORMAT",
-        "IDS-UNIQUE",
-    }
+    # TOKEN-GARBAGE's walk check (a tampered mid-walk token answered with the first page) is
+    # caught by mutants_core.GarbageTokenRestarts, which runs every TOKEN-GARBAGE test.
+    owned = set(PAGINATION_CLAUSES) - {"TOKEN-GARBAGE"}
     assert owned <= {cls.CLAUSE for cls in MUTANTS}

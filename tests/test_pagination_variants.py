@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import pytest
 from harness import Outcome, run_against
+from mutants_pagination import PAGINATION_CLAUSES
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -25,21 +26,7 @@ from comms_contract.server.app import ApiError, Page, ReferenceServer
 from comms_contract.server.dataset import Operation, make_stats, operation_id
 from comms_contract.server.tokens import Cursor, Filters
 
-PAGINATION = (
-    "SIZE-DEFAULT",
-    "FULL-PAGES",
-    "LAST-PAGE",
-    "SELF",
-    "TOKENS-REUSABLE",
-    "WALK-EXACTLY-ONCE",
-    "WALK-ORDER",
-    "FILTER-SOUND",
-    "FILTER-COMPLETE",
-    "TOKEN-FILTERS",
-    "TOKEN-GARBAGE",
-    "DATE-FORMAT",
-    "IDS-UNIQUE",
-)
+PAGINATION = PAGINATION_CLAUSES
 
 
 class Variant(ReferenceServer):

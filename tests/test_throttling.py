@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 
 import pytest
+from harness import run_against
 from loopback import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from comms_contract import cli
-from comms_contract.catalog import Policy
 from comms_contract.cli import parse_rate, run_suite
 from comms_contract.http import ClientSettings, Target, parse_retry_after
 from comms_contract.profiles import PROFILES
@@ -65,21 +65,8 @@ class Throttling(Recording):
 
 def run(app: object, clauses=FEW, profile: str = "quick", seed: int = 1, **settings):
     settings.setdefault("max_wait", 0.05)
-    probe = settings.pop("probe_methods", False)
-    creds = Credentials()
-    config = RunConfig(
-        target=Target(None, creds.account_id, creds.auth_token),
-        profile=PROFILES[profile],
-        seed=seed,
-        policy=Policy(),
-        selected=frozenset(clauses) if clauses else None,
-        client=ClientSettings(**settings),
-        probe_methods=probe,
-        app=app,
-    )
-    code, session = run_suite(config)
-    assert session is not None
-    return code, session, {r.id: r for r in session.ledger.results()}
+    out = run_against(app, clauses=clauses, profile=profile, seed=seed, **settings)
+    return out.code, out.session, {r.id: r for r in out.session.ledger.results()}
 
 
 def assert_repeated(app: Throttling) -> None:
