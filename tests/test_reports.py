@@ -147,7 +147,14 @@ def test_html_report_structure(failing_run):
     assert page.rows["METHODS"] == "skipped"
     assert {"result", "clauses", "failures", "failure-NO-5XX"} <= page.ids
     text = " ".join(page.text)
-    for fact in ("Target", "Seed", "Requests", "Waiting", "Duration", "embedded reference server"):
+    for fact in (
+        "Target",
+        "Seed",
+        "Requests",
+        "Waiting",
+        "Duration",
+        "in-process ASGI app FiveHundredOnStatus",
+    ):
         assert fact in text
     assert "--seed 7 --clause NO-5XX" in text
     assert "<script>" not in page_text

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Profile:
     name: str
-    fuzz_examples: int  # schemathesis fuzzing cases (its coverage phase runs in every profile)
-    coverage_phase: bool
+    fuzz_examples: int  # schemathesis fuzzing cases
+    coverage_phase: bool  # schemathesis boundary cases (pageSize 0, 1, 1000, 1001, ...)
     walk_examples: int  # hypothesis examples for each whole-walk property
     walk_pages: int = 170  # most pages one deterministic whole walk may take (else: a window)
     property_pages: int = 25  # most pages one hypothesis-drawn walk may take
