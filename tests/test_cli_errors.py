@@ -102,6 +102,12 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request(capsys):
     assert r[3] < 1
 
 
+def test_credentials_inside_the_base_url_are_refused_without_echoing_them(capsys):
+    r = run_cli(capsys, "--base-url", "https://ACx:url-s3cret@comms.example.invalid")
+    assert_clear_error(*r, "must not carry credentials")
+    assert "url-s3cret" not in r[1] + r[2]
+
+
 def test_allow_insecure_http_proceeds_to_the_network(capsys):
     r = run_cli(capsys, "--base-url", "http://example.invalid", "--allow-insecure-http")
     assert_clear_error(*r, "cannot resolve host 'example.invalid'")

@@ -21,6 +21,7 @@ from harness import Outcome, run_against
 from mutants_pagination import PAGINATION_CLAUSES
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from test_core_variants import EndInclusiveStartExclusive
 
 from comms_contract.server.app import ApiError, Page, ReferenceServer
 from comms_contract.server.dataset import Operation, make_stats, operation_id
@@ -74,17 +75,6 @@ class RandomOpaqueTokens(Variant):
         if token not in table:
             raise ApiError(400, 20001, "unknown pageToken")
         return table[token]
-
-
-class StartExclusiveEndInclusive(Variant):
-    """The other inclusivity at the bounds (FREE): createdAt > startDate, <= endDate."""
-
-    def matches(self, op: Operation, filters: Filters) -> bool:
-        if filters.status is not None and op.status != filters.status:
-            return False
-        if filters.start_ns is not None and op.created_ns <= filters.start_ns:
-            return False
-        return not (filters.end_ns is not None and op.created_ns > filters.end_ns)
 
 
 class Live(Variant):
@@ -147,7 +137,7 @@ VARIANTS = [
     OldestFirst,
     NextAbsentAtEnd,
     RandomOpaqueTokens,
-    StartExclusiveEndInclusive,
+    EndInclusiveStartExclusive,  # the other boundary inclusivity (FREE), shared with core
     NewOperationsArrive,
     StatusesChange,
     Throttled,

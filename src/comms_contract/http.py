@@ -64,6 +64,12 @@ class Target:
         if self.base_url is None:
             return
         parts = urlsplit(self.base_url)
+        if "@" in parts.netloc:
+            # user:token@host would put the secret into every report and replay command
+            raise ConfigError(
+                "base URL must not carry credentials (user:secret@host); give them with "
+                "--account-id and COMMS_AUTH_TOKEN instead"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
                 f"base URL {self.base_url!r} is not an http(s) URL; give the API root, "
