@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 from comms_contract import __version__, catalog
 from comms_contract.catalog import Policy
 from comms_contract.http import ClientSettings, ConfigError, Target
+from comms_contract.interrupt import RunInterrupted, signals_end_run
+from comms_contract.interrupt import exit_code as interrupt_exit_code
 from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
 from comms_contract.server.app import Credentials
 
@@ -225,18 +228,32 @@ def run_suite(
 
     # hypothesis keeps caches under ./.hypothesis; a conformance run leaves the user's working
     # directory alone (the example database is off anyway): use a throw-away home instead
-    scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
-    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-        hypothesis.configuration.set_hypothesis_home_dir(scratch.name)
+    scratch = None
     try:
+        scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
+        if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+            hypothesis.configuration.set_hypothesis_home_dir(scratch.name)
         code = pytest.main(args, plugins=[preset])
+    except RunInterrupted as exc:  # before pytest's session began: pytest did not catch it
+        code = pytest.ExitCode.INTERRUPTED
+        interrupted = exc.signal_name
+    else:
+        interrupted = None
     finally:
         hypothesis.configuration.set_hypothesis_home_dir(None)
-        scratch.cleanup()
+        if scratch is not None:
+            scratch.cleanup()
         for name in set(sys.modules) - before:  # a second run in one process imports afresh
             if name.startswith(("comms_contract.contracts", "contracts", "test_")):
                 del sys.modules[name]
     session = preset.session
+    if interrupted and session is None:  # interrupted before the plugin built the session
+        from comms_contract.session import ContractSession
+
+        session = ContractSession(run_config)
+    if session is not None and (interrupted or session.interrupted):
+        session.interrupted = session.interrupted or interrupted
+        return code, session
     if session is None or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         return EXIT_ERROR, session
     if code == pytest.ExitCode.INTERRUPTED and not session.errors:  # e.g. a collection error
@@ -249,12 +266,38 @@ def run_suite(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    with signals_end_run() as received:
+        try:
+            return _run(args, received)
+        except RunInterrupted:
+            pass  # before the suite started (configuration, imports): nothing to report yet
+    print(f"comms-contract: interrupted by {signal.Signals(received[0]).name}", file=sys.stderr)
+    return interrupt_exit_code(received[0])
+
+
+def _run(args: argparse.Namespace, received: list[int]) -> int:
     try:
         config = run_config_from_args(args)
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     code, session = run_suite(config, verbose=args.verbose)
+    if received and session is None:  # pytest swallowed it before the session existed
+        from comms_contract.session import ContractSession
+
+        session = ContractSession(config)
+    if session is not None and received and not session.interrupted:
+        session.interrupted = signal.Signals(received[0]).name
+    if session is not None and session.interrupted:
+        from comms_contract.plugin import write_reports
+
+        write_reports(session)  # a no-op when pytest's session finished and wrote them
+        name = session.interrupted
+        print(
+            f"comms-contract: interrupted by {name}; the reports say 'interrupted'",
+            file=sys.stderr,
+        )
+        return interrupt_exit_code(getattr(signal, name, signal.SIGINT))
     if session is not None:
         for err in session.errors:
             print(f"comms-contract: error: {err}", file=sys.stderr)
@@ -352,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except KeyboardInterrupt:
         print("comms-contract: interrupted", file=sys.stderr)
-        return EXIT_ERROR
+        return interrupt_exit_code(signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ h2 { font-size:16px; margin:28px 0 10px; }
 .verdict { padding:4px 14px; border-radius:999px; color:#fff; font-weight:700;
            letter-spacing:.04em; font-size:13px; }
 .verdict.pass { background:var(--pass); } .verdict.fail { background:var(--fail); }
-.verdict.error { background:#7f1d1d; }
+.verdict.error { background:#7f1d1d; } .verdict.interrupted { background:#b26a00; }
 .facts { display:grid; grid-template-columns:repeat(auto-fill,minmax(170px,1fr)); gap:10px; }
 .fact { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 14px; }
 .fact .k { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.05em; }
@@ -100,6 +100,11 @@ def render(doc: dict[str, Any]) -> str:
     for status in STATUS_ORDER:
         out.append(f'<span class="count {status}">{counts[status]} {status}</span>')
     out.append("</div>")
+    if doc.get("interrupted"):
+        out.append(
+            f'<div class="errors" id="interrupted"><p>Interrupted by {_e(doc["interrupted"])}: '
+            "the run stopped early and its results are incomplete.</p></div>"
+        )
     if doc["errors"]:
         out.append('<h2>Run errors</h2><div class="errors" id="errors">')
         out.extend(f"<p>{_e(err)}</p>" for err in doc["errors"])

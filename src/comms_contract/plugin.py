@@ -14,6 +14,7 @@ import pytest
 from comms_contract import catalog, report
 from comms_contract.catalog import Policy
 from comms_contract.http import ClientSettings, ConfigError, Target
+from comms_contract.interrupt import signal_name
 from comms_contract.ledger import BudgetExhausted, ClauseViolations, Finding, TargetError
 from comms_contract.paths import contracts_dir
 from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
@@ -274,13 +275,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return rep
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    # Ctrl-C, or SIGTERM/SIGHUP turned into RunInterrupted by the runner: the reports written
+    # next must say "interrupted", never pass
     try:
-        run = current()
+        current().interrupted = signal_name(excinfo.value)
     except RuntimeError:
+        pass
+
+
+def write_reports(run: ContractSession) -> None:
+    """Write the reports the run asked for, once (the runner calls it again after an
+    interruption that came before pytest's session could finish)."""
+    if run.reports_written:
         return
-    if not any(run.ledger.checked.values()) and not run.ledger.findings and not run.errors:
-        return  # no contract test ran: stay out of the user's way
     cfg = run.config
     if cfg.report_json:
         report.write_json(run, cfg.report_json)
@@ -290,6 +298,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from comms_contract import html_report
 
         html_report.write_html(run, cfg.report_html)
+    run.reports_written = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    try:
+        run = current()
+    except RuntimeError:
+        return
+    nothing = not any(run.ledger.checked.values()) and not run.ledger.findings
+    if nothing and not run.errors and not run.interrupted:
+        return  # no contract test ran: stay out of the user's way
+    write_reports(run)
     if run.errors:
         session.exitstatus = pytest.ExitCode.INTERRUPTED if exitstatus == 0 else exitstatus
     elif run.ledger.failed() and session.exitstatus == 0:

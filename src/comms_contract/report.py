@@ -20,6 +20,8 @@ COLOURS = {"pass": "32", "fail": "31", "advisory": "33", "skipped": "90"}
 
 
 def verdict(session: ContractSession, results: list[ClauseResult]) -> str:
+    if session.interrupted:
+        return "interrupted"
     if session.errors:
         return "error"
     return "fail" if any(r.status == "fail" for r in results) else "pass"
@@ -38,6 +40,7 @@ def document(session: ContractSession) -> dict[str, Any]:
         "waited_s": round(session.waited, 3),
         "duration_s": round(session.duration, 3),
         "errors": session.errors,
+        "interrupted": session.interrupted,
         "clauses": [
             {
                 "id": r.id,
@@ -82,7 +85,7 @@ def write_junit(session: ContractSession, path: str) -> None:
         tests=str(len(clauses)),
         failures=str(sum(c["status"] == "fail" for c in clauses)),
         skipped=str(sum(c["status"] == "skipped" for c in clauses)),
-        errors=str(len(doc["errors"])),
+        errors=str(len(doc["errors"]) + bool(doc["interrupted"])),
         time=f"{doc['duration_s']:.3f}",
     )
     props = ET.SubElement(suite, "properties")
@@ -103,6 +106,10 @@ def write_junit(session: ContractSession, path: str) -> None:
     for err in doc["errors"]:
         case = ET.SubElement(suite, "testcase", classname="comms_contract", name="run-error")
         ET.SubElement(case, "error", message=err[:500]).text = err
+    if doc["interrupted"]:
+        text = f"the run was interrupted by {doc['interrupted']}: its results are incomplete"
+        case = ET.SubElement(suite, "testcase", classname="comms_contract", name="interrupted")
+        ET.SubElement(case, "error", message=text, type="interrupted").text = text
     _ensure_parent(path)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 

@@ -58,6 +58,10 @@ class ContractSession:
         self.started = time.monotonic()
         self.issued_tokens: set[str] = set()
         self.errors: list[str] = []
+        # the signal that ended the run early ("SIGINT", "SIGTERM"...), None for a whole run;
+        # an interrupted run is never reported as a pass: the writers read this
+        self.interrupted: str | None = None
+        self.reports_written = False
         self._client: ContractClient | None = None
         self._first_page: Exchange | None = None
         self.reference = None

@@ -1,0 +1,65 @@
+"""Ending a run on SIGINT, SIGTERM or SIGHUP: promptly, with reports that say so.
+
+A CI system cancels a job with SIGTERM (GitHub Actions, GitLab) or SIGINT; a closed terminal
+sends SIGHUP. Python's default for SIGTERM and SIGHUP is to die on the spot (no report, the
+temporary folder left behind), and a plain ``KeyboardInterrupt`` looked to the runner like a
+collection error. Here each of the three raises ``RunInterrupted``, a ``KeyboardInterrupt``,
+so pytest stops the session the way it does for Ctrl-C: fixtures are torn down,
+``pytest_keyboard_interrupt`` and ``pytest_sessionfinish`` run, and the plugin marks the
+session interrupted before the reports are written. The exit code is the shell's convention,
+128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was ended by a signal; ``signal_name`` is e.g. ``"SIGTERM"``."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {self.signal_name}")
+
+
+def signal_name(exc: BaseException) -> str:
+    """The signal behind an interruption (a bare ``KeyboardInterrupt`` is Ctrl-C: SIGINT)."""
+    return getattr(exc, "signal_name", "SIGINT")
+
+
+def exit_code(signum: int) -> int:
+    """The shell's code for a process ended by ``signum``: 128 + N."""
+    return 128 + int(signum)
+
+
+@contextmanager
+def signals_end_run() -> Iterator[list[int]]:
+    """Within the block the first of SIGINT/SIGTERM/SIGHUP raises ``RunInterrupted``; later
+    ones are only recorded, so the clean-up they interrupted (reports, temporary folder) can
+    finish. Yields the list of received signal numbers. Outside the main thread (where Python
+    cannot install handlers) it changes nothing."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise RunInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in SIGNALS}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

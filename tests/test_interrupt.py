@@ -1,0 +1,127 @@
+"""Interruption: SIGINT, SIGTERM and SIGHUP end a real ``comms-contract run`` mid-run with
+reports that say "interrupted" (never pass), exit 128+N, no temporary folder left behind and
+no Python frame in the output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from loopback import serve
+
+from comms_contract.server import ReferenceServer
+from comms_contract.server.app import Credentials
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+CREDS = Credentials()
+
+
+class SlowServer:
+    """The reference server, 20 ms slower per answer, so a run is still going when signalled."""
+
+    def __init__(self) -> None:
+        self.inner = ReferenceServer(seed=1)
+        self.requests = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+            await asyncio.sleep(0.02)
+        await self.inner(scope, receive, send)
+
+
+def start_run(base: str, tmp_path: Path) -> subprocess.Popen:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "COMMS_AUTH_TOKEN": CREDS.auth_token}
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)  # the run's own throw-away folder is used
+    argv = [sys.executable, "-m", "comms_contract", "run", "--base-url", base]
+    argv += ["--account-id", CREDS.account_id, "--profile", "ci"]
+    argv += ["--report-json", str(tmp_path / "r.json"), "--junit-xml", str(tmp_path / "r.xml")]
+    argv += ["--report-html", str(tmp_path / "r.html")]
+    return subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_a_signal_mid_run_gives_interrupted_reports(tmp_path, sig, code):
+    app = SlowServer()
+    with serve(app) as base:
+        proc = start_run(base, tmp_path)
+        try:
+            wait_for(lambda: app.requests >= 5 or proc.poll() is not None)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(sig)
+            sent = time.monotonic()
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert time.monotonic() - sent < 10, "the run did not end promptly"
+    assert proc.returncode == code, (out, err)
+    assert "Traceback" not in out + err and 'File "' not in out + err, (out, err)
+    assert f"interrupted by {sig.name}" in err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["result"] == "interrupted" and doc["interrupted"] == sig.name
+    suite = ET.parse(tmp_path / "r.xml").getroot()  # noqa: S314 - our own file
+    assert int(suite.get("errors")) >= 1
+    assert suite.find("testcase[@name='interrupted']/error") is not None
+    page = (tmp_path / "r.html").read_text()
+    assert 'class="verdict interrupted"' in page and "INTERRUPTED" in page
+    assert 'class="verdict pass"' not in page
+    assert not list((tmp_path / "tmp").glob("comms-contract-*"))
+
+
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """True once process ``pid`` has a handler for ``sig`` (Linux: SigCgt in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (sig - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_a_signal_before_the_first_request_still_says_interrupted(tmp_path):
+    """SIGTERM while the suite is still starting (handler installed, no request sent yet):
+    exit 143, no traceback, no report claiming a pass, no temporary folder."""
+    app = SlowServer()
+    with serve(app) as base:
+        proc = start_run(base, tmp_path)
+        try:
+            wait_for(lambda: catches(proc.pid, signal.SIGTERM) or proc.poll() is not None)
+            assert app.requests == 0
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 143, (out, err)
+    assert "Traceback" not in out + err and "interrupted by SIGTERM" in err, (out, err)
+    if (tmp_path / "r.json").exists():
+        assert json.loads((tmp_path / "r.json").read_text())["result"] == "interrupted"
+    assert not list((tmp_path / "tmp").glob("comms-contract-*"))
