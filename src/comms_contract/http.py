@@ -21,7 +21,7 @@ import httpx
 
 from comms_contract import OPERATIONS_PATH
 from comms_contract.ledger import BudgetExhausted, Finding, Ledger, TargetError
-from comms_contract.redact import REDACTOR, redact
+from comms_contract.redact import MIN_REMOTE_SECRET, MIN_SECRET, REDACTOR, redact, scrub_bytes
 
 EMBEDDED_BASE = "http://embedded.comms-contract.invalid"
 Params = Sequence[tuple[str, str]] | Mapping[str, str] | None
@@ -46,7 +46,18 @@ class Target:
 
     base_url: str | None
     account_id: str
-    auth_token: str
+    auth_token: str = field(repr=False)  # never in a repr: pytest -l prints locals
+
+    @property
+    def unredacted_warning(self) -> str | None:
+        """Why the token will not be masked in output (None: it will be)."""
+        if self.auth_token and len(self.auth_token) < MIN_SECRET:
+            return (
+                f"the auth token has {len(self.auth_token)} characters: shorter than "
+                f"{MIN_SECRET}, it cannot be told from ordinary text and is NOT masked in output "
+                "(accepted for loopback and in-process targets only)"
+            )
+        return None
 
     @property
     def embedded(self) -> bool:
@@ -63,7 +74,9 @@ class Target:
     def validate(self, *, allow_insecure_http: bool = False) -> None:
         if self.base_url is None:
             return
+        REDACTOR.add(self.account_id, self.auth_token)  # before any message quotes the URL
         parts = urlsplit(self.base_url)
+        shown = display_url(self.base_url)
         if "@" in parts.netloc:
             # user:token@host would put the secret into every report and replay command
             raise ConfigError(
@@ -72,14 +85,17 @@ class Target:
             )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"base URL {self.base_url!r} is not an http(s) URL; give the API root, "
+                f"base URL {shown!r} is not an http(s) URL; give the API root, "
                 "e.g. https://comms.twilio.com"
             )
         if parts.query or parts.fragment:
-            raise ConfigError(f"base URL {self.base_url!r} must not have a query or fragment")
+            raise ConfigError(
+                f"base URL {shown!r} must not have a query or fragment (not shown: it may "
+                "hold a secret)"
+            )
         if parts.path.rstrip("/").endswith(OPERATIONS_PATH) or "/v1" in parts.path.split("/")[-1:]:
             raise ConfigError(
-                f"base URL {self.base_url!r} should be the API root: the suite appends "
+                f"base URL {shown!r} should be the API root: the suite appends "
                 f"{OPERATIONS_PATH} itself"
             )
         if not self.account_id or not self.auth_token:
@@ -87,11 +103,32 @@ class Target:
                 "credentials missing: set --account-id/--auth-token or COMMS_ACCOUNT_ID/"
                 "COMMS_AUTH_TOKEN"
             )
+        if len(self.auth_token) < MIN_REMOTE_SECRET and not is_loopback(parts.hostname):
+            # pieces of a short token match ordinary output, so it cannot be masked reliably
+            raise ConfigError(
+                f"the auth token has {len(self.auth_token)} characters: tokens shorter than "
+                f"{MIN_REMOTE_SECRET} cannot be kept out of reports reliably and are accepted "
+                "only for loopback or in-process targets"
+            )
         if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
             raise ConfigError(
                 f"refusing to send credentials over plain http:// to {parts.hostname} (not "
                 "loopback); use https:// or pass --allow-insecure-http"
             )
+
+
+def display_url(url: str) -> str:
+    """``url`` as an error message may quote it: no user info, query or fragment (any may hold
+    a secret the suite does not know), and the registered tokens masked."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        shown = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else netloc + parts.path
+    except ValueError:
+        shown = url.partition("?")[0].partition("#")[0].rpartition("@")[2]
+    if "?" in url or "#" in url:
+        shown += "?..."
+    return redact(shown)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -125,6 +162,38 @@ class Exchange:
     waited: float = 0.0
     _json: Any = field(default=None, repr=False)
 
+    @classmethod
+    def received(
+        cls,
+        method: str,
+        url: str,
+        params: list[tuple[str, str]],
+        response: httpx.Response,
+        authenticated: bool,
+        attempts: int = 1,
+        waited: float = 0.0,
+    ) -> Exchange:
+        """The ingress point: the response, scrubbed of every form of the credentials.
+
+        Header names, values and the body are scrubbed before anything parses, stores or
+        prints them (``redact.scrub_bytes``); the request (and its Authorization header) is
+        not kept. Masking replaces whole (escaped) characters inside a JSON string with
+        ``[REDACTED]``, so a JSON body stays JSON; a conformant server never echoes the token,
+        so checks only ever see masked text from a server that leaks it.
+        """
+        headers = httpx.Headers([(scrub_bytes(k), scrub_bytes(v)) for k, v in response.headers.raw])
+        return cls(
+            method,
+            url,
+            params,
+            response.status_code,
+            headers,
+            scrub_bytes(response.content),
+            authenticated,
+            attempts,
+            waited,
+        )
+
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
@@ -143,6 +212,13 @@ class Exchange:
     @property
     def full_url(self) -> str:
         return self.url + ("?" + urlencode(self.params) if self.params else "")
+
+    def __repr__(self) -> str:
+        # short and scrubbed: pytest's saferepr cuts long reprs in the middle (--tb=long -l)
+        return redact(
+            f"Exchange({self.method} {self.full_url} -> {self.status} "
+            f"{self.content_type or '(no content type)'}, {len(self.body)} bytes)"
+        )
 
     def line(self) -> str:
         """A one-line summary for evidence: request and status."""
@@ -226,16 +302,8 @@ class ContractClient:
             self.sleep(delay)
             waited += delay
             self.waited += delay
-        return Exchange(
-            method,
-            self.target.url,
-            pairs,
-            response.status_code,
-            response.headers,
-            response.content,
-            bool(credentials),
-            attempts,
-            waited,
+        return Exchange.received(
+            method, self.target.url, pairs, response, bool(credentials), attempts, waited
         )
 
     def _throttle_delay(
@@ -255,7 +323,8 @@ class ContractClient:
         if delay is None:
             url = self.target.url + ("?" + urlencode(pairs) if pairs else "")
             what = "without Retry-After" if raw is None else f"with an invalid Retry-After {raw!r}"
-            self.ledger.record(Finding(clause, f"{status} {what}", (redact(f"{method} {url}"),)))
+            evidence = (redact(f"{method} {url}"),)
+            self.ledger.record(Finding(clause, redact(f"{status} {what}"), evidence))
             delay = float(2 ** (attempt - 1))
         return min(delay, self.settings.max_wait)
 

@@ -141,6 +141,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"comms-contract: {exc}") from None
         install_error(str(exc))  # a user's unrelated run: fail only if a contract test runs
         return
+    warning = run_config.target.unredacted_warning
+    if requested and warning:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(warning), stacklevel=2)
     if requested and getattr(config.option, "hypothesis_seed", None) is None:
         # the contract's generated cases follow --comms-seed, so a verdict is reproducible
         config.option.hypothesis_seed = run_config.seed
@@ -148,6 +151,39 @@ def pytest_configure(config: pytest.Config) -> None:
     if preset is not None:
         preset.session = session
     install(session)
+    if any(str(a).startswith("--comms-auth-token") for a in config.invocation_params.args):
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                "--comms-auth-token on the command line is visible to ps and shell history; "
+                "prefer COMMS_AUTH_TOKEN (it is masked in every report either way)"
+            ),
+            stacklevel=2,
+        )
+    if config.option.debug:
+        _scrub_debug_log(config)
+
+
+def _scrub_debug_log(config: pytest.Config) -> None:
+    """``pytest --debug`` logs every hook's arguments, argv among them, from before this plugin
+    runs: mask what comes from now on, and rewrite the log masked before pytest closes it
+    (cleanups run last-in first-out, so this one runs first)."""
+    handle = getattr(getattr(config.trace.root, "_writer", None), "__self__", None)
+    if handle is None or not hasattr(handle, "seek") or handle.closed:
+        return
+    config.trace.root.setwriter(lambda text: handle.write(redact(text)))
+
+    def rewrite() -> None:
+        if handle.closed:
+            return
+        handle.flush()
+        with open(handle.name, encoding="utf-8", errors="replace") as log:
+            text = redact(log.read())
+        handle.seek(0)
+        handle.truncate()
+        handle.write(text)
+        handle.flush()
+
+    config.add_cleanup(rewrite)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -255,7 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         f for e in found if isinstance(e, ClauseViolations) for f in e.findings
     ]
     if not violations:
-        session.errors.append(redact(f"internal error in {name}: {call.excinfo.exconly()}"[:500]))
+        session.errors.append(redact(f"internal error in {name}: {call.excinfo.exconly()}")[:500])
         rep.longrepr = redact(str(rep.longrepr))
         return rep
     for f in violations:

@@ -80,7 +80,8 @@ class Hit:
 
     def line(self) -> str:
         """One evidence line: number, time, request as received, auth verdict, answer."""
-        query = self.raw_query if len(self.raw_query) <= 400 else self.raw_query[:400] + "..."
+        query = redact(self.raw_query)  # before the cut, so no piece escapes whole
+        query = query if len(query) <= 400 else query[:400] + "..."
         target = self.path + (f"?{query}" if query else "")
         answer = str(self.status)
         if self.retry_after:

@@ -134,7 +134,7 @@ def run_driver(command: Sequence[str], env: dict[str, str], timeout: float) -> D
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,
         output=text.splitlines(),
-        stderr_tail=redact(err.decode("utf-8", "replace")[-4000:]),
+        stderr_tail=redact(err.decode("utf-8", "replace"))[-4000:],  # redact, then cut
         duration=time.monotonic() - started,
     )
 
@@ -265,6 +265,9 @@ def run_kit(
     report = KitReport([redact(c) for c in command])
     started = time.monotonic()
     creds = kit_credentials()
+    # the user's own token is not given to drivers, but one may find it (a config file, a
+    # keychain) and print it: mask it in everything the kit writes
+    REDACTOR.add("", os.environ.get("COMMS_AUTH_TOKEN", ""))
     for sc in chosen:
         built = sc.build(creds, seed, "")
         with LoopbackServer(built.server) as srv:

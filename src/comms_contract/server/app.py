@@ -54,8 +54,8 @@ class Credentials:
     """Accepted Basic credentials: the account's and any API key pairs."""
 
     account_id: str = "ACtest00000000000000000000000000"
-    auth_token: str = "reference-auth-token"  # noqa: S105 - the embedded server's demo secret
-    api_keys: dict[str, str] = field(default_factory=dict)
+    auth_token: str = field(default="reference-auth-token", repr=False)  # the demo secret
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def accepts(self, user: str, password: str) -> bool:
         if user == self.account_id and password == self.auth_token:
