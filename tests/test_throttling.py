@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from comms_contract import cli
-from comms_contract.cli import parse_rate, run_suite
+from comms_contract.cli import run_suite
+from comms_contract.config import parse_rate
 from comms_contract.http import ClientSettings, Target, parse_retry_after
 from comms_contract.profiles import PROFILES
 from comms_contract.server import ReferenceServer

@@ -43,6 +43,21 @@ def by_id() -> dict[str, Clause]:
     return {c.id: c for c in clauses()}
 
 
+def resolve(text: str, *, flag: str = "clause id") -> str:
+    """The catalog id a user meant: ids match case-insensitively; an unknown id raises
+    ``ValueError`` with the closest ids as a suggestion (difflib)."""
+    import difflib
+
+    ids = {c.id.upper(): c.id for c in clauses()}
+    wanted = text.strip().upper()
+    if wanted in ids:
+        return ids[wanted]
+    close = difflib.get_close_matches(wanted, list(ids), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(ids[c] for c in close)}?" if close else ""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    raise ValueError(f"{flag}: unknown clause id {shown!r}{hint} (see 'comms-contract clauses')")
+
+
 def get(clause_id: str) -> Clause:
     try:
         return by_id()[clause_id]
@@ -59,10 +74,17 @@ class Policy:
 
     @classmethod
     def build(cls, strict: bool, downgrade: Iterable[str]) -> Policy:
-        ids = {d.strip() for item in downgrade for d in item.split(",") if d.strip()}
-        unknown = sorted(ids - set(by_id()))
-        if unknown:
-            raise ValueError(f"cannot downgrade unknown clause id(s): {', '.join(unknown)}")
+        ids = {
+            resolve(d, flag="downgrade") for item in downgrade for d in item.split(",") if d.strip()
+        }
+        policy = cls(strict, frozenset())
+        for cid in sorted(ids):
+            level = policy.level(cid)
+            if level != "MUST":
+                raise ValueError(
+                    f"cannot downgrade {cid}: it is {level}{' in this mode' if strict else ''}, "
+                    "not MUST, so it never fails a run"
+                )
         return cls(strict, frozenset(ids))
 
     def level(self, clause_id: str) -> str:

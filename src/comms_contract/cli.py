@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 import tempfile
 from collections.abc import Sequence
 
 from comms_contract import __version__, catalog
-from comms_contract.catalog import Policy
-from comms_contract.http import ClientSettings, ConfigError, Target
+from comms_contract.config import SETTINGS, build_run_config, values_from
+from comms_contract.http import ConfigError
 from comms_contract.interrupt import RunInterrupted, signals_end_run
 from comms_contract.interrupt import exit_code as interrupt_exit_code
-from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
 from comms_contract.server.app import Credentials
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
@@ -34,71 +32,20 @@ class Preset:
         self.session = None
 
 
-def parse_rate(text: str) -> float:
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"rate limit {text!r}: use e.g. 10/s or 120/min")
-    value = float(m[1])
-    if value <= 0:
-        raise argparse.ArgumentTypeError("rate limit must be positive")
-    return value / 60 if (m[2] or "s").startswith("m") else value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="comms-contract", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"comms-contract {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run the conformance suite (default target: embedded server)")
-    r.add_argument(
-        "--base-url",
-        default=os.environ.get("COMMS_BASE_URL"),
-        help="API root, e.g. https://comms.twilio.com (env COMMS_BASE_URL)",
-    )
-    r.add_argument(
-        "--account-id", default=os.environ.get("COMMS_ACCOUNT_ID"), help="env COMMS_ACCOUNT_ID"
-    )
-    r.add_argument(
-        "--auth-token",
-        default=os.environ.get("COMMS_AUTH_TOKEN"),
-        help="env COMMS_AUTH_TOKEN (prefer the environment: argv is visible to ps)",
-    )
+    for setting in SETTINGS:
+        r.add_argument(f"--{setting.name}", **setting.option_kwargs())
     r.add_argument(
         "--config",
         metavar="PATH",
         help="settings file (default: ./comms-contract.toml or [tool.comms-contract] in "
         "./pyproject.toml); command-line options win",
     )
-    r.add_argument("--profile", choices=sorted(PROFILES), help=f"default {DEFAULT_PROFILE}")
-    r.add_argument("--seed", type=int, help="default 1")
-    r.add_argument("--strict", action="store_true", help="no unknown fields (EXTRA-FIELDS: MUST)")
-    r.add_argument(
-        "--downgrade",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="report MUST clause ID as advisory (repeatable, or comma-separated)",
-    )
-    r.add_argument(
-        "--clause",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="run only the checks of clause ID (repeatable)",
-    )
-    r.add_argument("--max-requests", type=int, help="request budget for the whole run")
-    r.add_argument("--rate-limit", type=parse_rate, help="client-side limit, e.g. 10/s")
-    r.add_argument("--max-wait", type=float, help="cap per Retry-After wait (s), default 60")
-    r.add_argument("--timeout", type=float, help="per-request timeout (s), default 30")
-    r.add_argument("--allow-insecure-http", action="store_true")
-    r.add_argument(
-        "--probe-methods",
-        action="store_true",
-        help="also send POST/PUT/PATCH/DELETE to check 405 (METHODS)",
-    )
-    r.add_argument("--report-json", metavar="PATH")
-    r.add_argument("--junit-xml", metavar="PATH")
-    r.add_argument("--report-html", metavar="PATH")
     r.add_argument("-v", "--verbose", action="store_true", help="show pytest's per-test lines")
 
     s = sub.add_parser("serve", help="run the reference server under uvicorn")
@@ -150,50 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-RUN_DEFAULTS = {"profile": DEFAULT_PROFILE, "seed": 1, "max_wait": 60.0, "timeout": 30.0}
-
-
 def run_config_from_args(args: argparse.Namespace):
-    from comms_contract import config as config_file
-    from comms_contract.session import RunConfig
-
-    found = config_file.find(getattr(args, "config", None))
-    config_file.merge(args, found[1] if found else {}, RUN_DEFAULTS)
-    if isinstance(args.rate_limit, str):
-        args.rate_limit = parse_rate(args.rate_limit)
-    if args.profile not in PROFILES:
-        raise ConfigError(f"unknown profile {args.profile!r} (one of {', '.join(PROFILES)})")
-
-    embedded = not args.base_url
-    defaults = Credentials()
-    account = args.account_id or (defaults.account_id if embedded else "")
-    token = args.auth_token or (defaults.auth_token if embedded else "")
-    selected = {c.strip() for item in args.clause for c in item.split(",") if c.strip()}
-    unknown = sorted(selected - set(catalog.by_id()))
-    if unknown:
-        raise ConfigError(
-            f"unknown clause id(s): {', '.join(unknown)} (see 'comms-contract clauses')"
-        )
-    target = Target(args.base_url or None, account, token)
-    target.validate(allow_insecure_http=args.allow_insecure_http)
-    return RunConfig(
-        target=target,
-        profile=PROFILES[args.profile],
-        seed=args.seed,
-        policy=Policy.build(args.strict, args.downgrade),
-        selected=frozenset(selected) or None,
-        client=ClientSettings(
-            timeout=args.timeout,
-            max_requests=args.max_requests,
-            rate_limit=args.rate_limit,
-            max_wait=args.max_wait,
-        ),
-        allow_insecure_http=args.allow_insecure_http,
-        probe_methods=args.probe_methods,
-        report_json=args.report_json,
-        junit_xml=args.junit_xml,
-        report_html=args.report_html,
-    )
+    """The checked RunConfig for ``run``'s options (the plugin uses the same builder)."""
+    return build_run_config(values_from(args), prefix="--", config_file=args.config)
 
 
 def run_suite(

@@ -6,114 +6,47 @@ a ``comms_*`` fixture; then it records each clause's result and writes the repor
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from comms_contract import catalog, report
-from comms_contract.catalog import Policy
-from comms_contract.http import ClientSettings, ConfigError, Target
+from comms_contract.config import SETTINGS, build_run_config, values_from
+from comms_contract.http import ConfigError
 from comms_contract.interrupt import signal_name
 from comms_contract.ledger import BudgetExhausted, ClauseViolations, Finding, TargetError
 from comms_contract.paths import contracts_dir
-from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
 from comms_contract.redact import redact
-from comms_contract.server.app import Credentials
 from comms_contract.session import (
     ContractSession,
     RunConfig,
     current,
     install,
     install_error,
-    load_app,
 )
-
-_DEFAULT_CREDENTIALS = Credentials()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("comms-contract", "comms-contract conformance suite")
-    add = g.addoption
-    add(
-        "--comms-base-url",
-        help="API root to test (env COMMS_BASE_URL); default: the embedded "
-        "reference server, in-process",
+    for setting in SETTINGS:
+        g.addoption(f"--comms-{setting.name}", **setting.option_kwargs())
+    g.addoption(
+        "--comms-config",
+        metavar="PATH",
+        help="settings file (default: ./comms-contract.toml or [tool.comms-contract] in "
+        "./pyproject.toml); command-line options win",
     )
-    add("--comms-account-id", help="Basic auth user (env COMMS_ACCOUNT_ID)")
-    add("--comms-auth-token", help="Basic auth secret (env COMMS_AUTH_TOKEN); never printed")
-    add("--comms-app", help="test an ASGI app in-process instead: module:attribute")
-    add("--comms-profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
-    add("--comms-seed", type=int, default=1, help="seed for every generated case (default 1)")
-    add("--comms-strict", action="store_true", help="no unknown fields allowed (EXTRA-FIELDS)")
-    add(
-        "--comms-downgrade",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="report a MUST clause as advisory (repeatable or comma-separated)",
-    )
-    add(
-        "--comms-clause",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="run only the checks of these clauses",
-    )
-    add("--comms-max-requests", type=int, help="request budget; checks beyond it are skipped")
-    add("--comms-rate-limit", type=float, help="client-side limit, requests per second")
-    add("--comms-max-wait", type=float, default=60.0, help="cap for one Retry-After wait (s)")
-    add("--comms-timeout", type=float, default=30.0, help="per-request timeout (s)")
-    add(
-        "--comms-allow-insecure-http",
-        action="store_true",
-        help="allow credentials over plain http:// to a non-loopback host",
-    )
-    add(
-        "--comms-probe-methods",
-        action="store_true",
-        help="also send POST/PUT/PATCH/DELETE (METHODS)",
-    )
-    add("--comms-report-json", metavar="PATH")
-    add("--comms-junit-xml", metavar="PATH", help="JUnit XML with one testcase per clause")
-    add("--comms-report-html", metavar="PATH", help="self-contained HTML report")
+    g.addoption("--comms-app", help="test an ASGI app in-process instead: module:attribute")
 
 
 def build_config(config: pytest.Config) -> RunConfig:
+    """The checked RunConfig for the ``--comms-*`` options (the same builder as ``run``)."""
     opt = config.getoption
-    base_url = opt("comms_base_url") or os.environ.get("COMMS_BASE_URL") or None
-    app_spec = opt("comms_app")
-    embedded = base_url is None
-    account = opt("comms_account_id") or os.environ.get("COMMS_ACCOUNT_ID") or ""
-    token = opt("comms_auth_token") or os.environ.get("COMMS_AUTH_TOKEN") or ""
-    if embedded:
-        account = account or _DEFAULT_CREDENTIALS.account_id
-        token = token or _DEFAULT_CREDENTIALS.auth_token
-    selected = {c.strip() for item in opt("comms_clause") for c in item.split(",") if c.strip()}
-    unknown = sorted(selected - set(catalog.by_id()))
-    if unknown:
-        raise ConfigError(
-            f"unknown clause id(s): {', '.join(unknown)} (see 'comms-contract clauses')"
-        )
-    return RunConfig(
-        target=Target(base_url, account, token),
-        profile=PROFILES[opt("comms_profile")],
-        seed=opt("comms_seed"),
-        policy=Policy.build(opt("comms_strict"), opt("comms_downgrade")),
-        selected=frozenset(selected) or None,
-        client=ClientSettings(
-            timeout=opt("comms_timeout"),
-            max_requests=opt("comms_max_requests"),
-            rate_limit=opt("comms_rate_limit"),
-            max_wait=opt("comms_max_wait"),
-        ),
-        allow_insecure_http=opt("comms_allow_insecure_http"),
-        probe_methods=opt("comms_probe_methods"),
-        app=load_app(app_spec) if app_spec else None,
-        app_spec=app_spec or None,
-        report_json=opt("comms_report_json"),
-        junit_xml=opt("comms_junit_xml"),
-        report_html=opt("comms_report_html"),
+    return build_run_config(
+        values_from(None, lambda attr: opt(f"comms_{attr}")),
+        prefix="--comms-",
+        config_file=opt("comms_config"),
+        app_spec=opt("comms_app") or None,
     )
 
 
@@ -313,7 +246,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     # Ctrl-C, or SIGTERM/SIGHUP turned into RunInterrupted by the runner: the reports written
-    # next must say "interrupted", never pass
+    # next must say "interrupted", never pass. pytest's own Session.Interrupted (shouldstop:
+    # the target failed, or -x) is a KeyboardInterrupt too, but no signal.
+    if isinstance(excinfo.value, pytest.Session.Interrupted):
+        return
     try:
         current().interrupted = signal_name(excinfo.value)
     except RuntimeError:
