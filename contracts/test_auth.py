@@ -22,6 +22,7 @@ def test_bad_credentials_are_refused(comms, case):
         auth = (comms.config.target.account_id, auth[1])
     ex = comms.get([("pageSize", "1")], auth=auth)
     v = comms.verdict(ex)
+    v.observe("AUTH")
     if ex.status not in (401, 403):
         v.fail("AUTH", f"{case}: {describe(ex.params)} got {ex.status}, not 401 or 403")
     else:

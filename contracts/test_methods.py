@@ -12,6 +12,7 @@ def test_other_methods_get_405(comms, method):
         pytest.skip("read-only run: pass --probe-methods to send POST/PUT/PATCH/DELETE")
     ex = comms.get([], method=method)
     v = comms.verdict(ex)
+    v.observe("METHODS")
     allow = ex.headers.get("allow", "")
     if ex.status >= 500:
         v.fail("NO-5XX", f"{method} got {ex.status}")

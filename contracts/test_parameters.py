@@ -177,7 +177,10 @@ def test_start_date_beyond_retention(comms):
         for o in (body or {}).get("operations", [])
     ]
     ages = [(now - c) / 86_400e9 for c in created if c is not None]
-    if ages:
+    if not ages:
+        comms.ledger.lack("RETENTION", "no operation returned to tell its age: 1 needed, 0 held")
+    else:
+        comms.ledger.observe("RETENTION")
         comms.ledger.note(
             "RETENTION", f"seen: the oldest item returned was {max(ages):.1f} days old"
         )

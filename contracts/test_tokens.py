@@ -54,6 +54,7 @@ def test_token_alphabet_is_recorded(comms):
     tokens = [t for t in (pagination.get("next"), pagination.get("self")) if isinstance(t, str)]
     if not tokens:
         pytest.skip("the target issued no token on the first page")
+    comms.ledger.observe("TOKEN-URL-SAFETY")
     unsafe = sorted({ch for t in tokens for ch in t if not (ch.isalnum() or ch in "-._~")})
     comms.ledger.note(
         "TOKEN-URL-SAFETY",

@@ -6,7 +6,6 @@ run-failing ones are raised together so pytest reports every clause a response b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,7 +44,18 @@ class Verdict:
         else:
             self.ledger.record(finding)
 
+    def observe(self, *clauses: str) -> None:
+        """These clauses were evaluated on real data (see ``Ledger.observe``)."""
+        for clause in clauses:
+            self.ledger.observe(clause)
+
+    def lack(self, clause: str, reason: str) -> None:
+        """Too little data to evaluate ``clause`` (see ``Ledger.lack``)."""
+        self.ledger.lack(clause, reason)
+
     def check(self, clause: str, ok: bool, message: str) -> bool:
+        """``clause`` evaluated to ``ok`` on real data: observed, and a finding if not ok."""
+        self.observe(clause)
         if not ok:
             self.fail(clause, message)
         return ok
@@ -68,6 +78,7 @@ def parse_json(exchange: Exchange) -> tuple[bool, Any]:
 
 def check_error(v: Verdict, exchange: Exchange) -> None:
     """ERROR-BODY: a JSON object with a JSON media type (field names are FREE)."""
+    v.observe("ERROR-BODY")
     ok, body = parse_json(exchange)
     if media_type(exchange) not in JSON_TYPES:
         v.fail(
@@ -95,12 +106,16 @@ def _schema_clause(error_path: list, validator_kind: str, strict: bool) -> str:
 def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> dict | None:
     """CT, ENVELOPE, OP-SHAPE, EXTRA-FIELDS, UPDATED-AFTER-CREATED, IDS-UNIQUE (page), SELF
     presence and the LAST-PAGE "" advisory on one 200 response. Returns the body if usable."""
+    v.observe("CT", "ENVELOPE")
     if media_type(exchange) != "application/json":
         v.fail("CT", f"200 answered with Content-Type {exchange.content_type or '(none)'!r}")
     ok, body = parse_json(exchange)
     if not ok:
         v.fail("ENVELOPE", f"200 body is not JSON: {exchange.snippet(120)!r}")
         return None
+    v.observe("EXTRA-FIELDS")
+    if isinstance(body, dict) and isinstance(body.get("pagination"), dict):
+        v.observe("SELF")
     validator = schemas.validator("list-response", strict=strict)
     seen: set[tuple[str, str]] = set()
     for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
@@ -131,15 +146,33 @@ def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> 
     return body if isinstance(ops, list) and isinstance(pagination, dict) else None
 
 
+def too_few(what: str, needed: int, had: int) -> str:
+    """The reason a clause is skipped for want of data (CONTRACT.md section 4)."""
+    return f"{what}: {needed} operation(s) needed, the answer held {had}"
+
+
 def check_operations(v: Verdict, ops: list[dict]) -> None:
+    """OP-SHAPE's data, IDS-UNIQUE within the page, UPDATED-AFTER-CREATED and the STATS-SUMS
+    observation; each clause is observed only when the page holds what it is about."""
+    if ops:
+        v.observe("OP-SHAPE")
+    else:
+        v.lack("OP-SHAPE", too_few("no operation to check the shape of", 1, 0))
     ids = [o.get("id") for o in ops]
     dupes = sorted({i for i in ids if isinstance(i, str) and ids.count(i) > 1})
-    v.check("IDS-UNIQUE", not dupes, f"ids repeated within one page: {', '.join(dupes[:3])}")
+    if len(ids) >= 2:
+        v.observe("IDS-UNIQUE")
+    else:
+        v.lack("IDS-UNIQUE", too_few("no pair of ids to compare in one page", 2, len(ids)))
+    if dupes:
+        v.fail("IDS-UNIQUE", f"ids repeated within one page: {', '.join(dupes[:3])}")
+    compared = stats_seen = False
     for o in ops:
         created, updated = o.get("createdAt"), o.get("updatedAt")
         if isinstance(created, str) and isinstance(updated, str):
             c = rfc3339.parse(created, strict_case=False)
             u = rfc3339.parse(updated, strict_case=False)
+            compared = compared or (c is not None and u is not None)
             if c is not None and u is not None and u < c:
                 v.fail(
                     "UPDATED-AFTER-CREATED",
@@ -149,13 +182,21 @@ def check_operations(v: Verdict, ops: list[dict]) -> None:
         if isinstance(stats, dict) and all(isinstance(stats.get(k), int) for k in STATS_FIELDS):
             buckets = sum(stats[k] for k in ("scheduled", "queued", "sent", "failed", "canceled"))
             adds_up = buckets + stats["unaddressable"] == stats["total"]
+            stats_seen = True
             v.ledger.note(
                 "STATS-SUMS",
                 "seen: stats that add up to total"
                 if adds_up
                 else "seen: stats that do not add up to total (allowed)",
             )
-
-
-def body_text(body: Any) -> str:
-    return json.dumps(body)[:200]
+    if compared:
+        v.observe("UPDATED-AFTER-CREATED")
+    else:
+        v.lack(
+            "UPDATED-AFTER-CREATED",
+            too_few("no operation with both dates to compare", 1, len(ops)),
+        )
+    if stats_seen:
+        v.observe("STATS-SUMS")
+    else:
+        v.lack("STATS-SUMS", too_few("no operation with integer stats to add up", 1, len(ops)))

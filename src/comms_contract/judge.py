@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from comms_contract import rfc3339
-from comms_contract.checks import Verdict, check_error, check_list_page
+from comms_contract.checks import Verdict, check_error, check_list_page, too_few
 from comms_contract.http import Exchange
 from comms_contract.oracle import Expectation, classify
 
@@ -28,6 +28,7 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
         exp = classify(exchange.params, frozenset(session.issued_tokens))
     v = session.verdict(exchange)
     status, params = exchange.status, exchange.params
+    v.observe("NO-5XX")
     if status >= 500:
         v.fail("NO-5XX", f"{status} for {describe(params)}")
         if not exp.reject and exp.foreign_token:  # the clause itself says "never 5xx"
@@ -35,22 +36,28 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
         if not exp.reject and exp.inverted_dates:
             v.fail("DATE-ORDER", f"startDate after endDate got {status}, not 400 or an empty list")
     elif exp.reject:
+        v.observe(*exp.reject)
         if status != 400:
             for clause, reason in exp.reject.items():
                 v.fail(clause, f"{reason}: expected 400, got {status}")
     elif exp.foreign_token:
+        v.observe("TOKEN-GARBAGE")
         if not 400 <= status < 500 or status in (401, 403):
             v.fail("TOKEN-GARBAGE", f"a pageToken the server never issued got {status}, not 4xx")
     elif exp.inverted_dates:
+        v.observe("DATE-ORDER")
         if status not in (200, 400):
             v.fail("DATE-ORDER", f"startDate after endDate got {status}, not 400 or an empty list")
     elif exp.free:
         for note in exp.free:
+            v.observe(_free_clause(note))
             session.ledger.note(_free_clause(note), f"{note}: answered {status}")
-    elif status != 200:
-        clauses = sorted({PARAM_CLAUSE[k] for k, _ in params if k in PARAM_CLAUSE}) or ["ENVELOPE"]
-        for clause in clauses:
-            v.fail(clause, f"a valid query {describe(params)} got {status}, not 200")
+    else:
+        clauses = sorted({PARAM_CLAUSE[k] for k, _ in params if k in PARAM_CLAUSE})
+        v.observe(*clauses)  # a valid value of each parameter, answered with 200 or not
+        if status != 200:
+            for clause in clauses or ["ENVELOPE"]:
+                v.fail(clause, f"a valid query {describe(params)} got {status}, not 200")
     body = None
     if status == 200:
         body = check_list_page(v, exchange, strict=session.strict)
@@ -75,6 +82,13 @@ def check_page_against_query(
         v.fail("FULL-PAGES", f"pageSize={size} answered {len(ops)} operations")
     if "pageSize" not in q and "pageToken" not in q:
         nxt = body.get("pagination", {}).get("next")
+        if len(ops) > 50 or (isinstance(nxt, str) and nxt):
+            v.observe("SIZE-DEFAULT")  # a page that is not the last, or an overfull one
+        else:
+            v.lack(
+                "SIZE-DEFAULT",
+                too_few("a default page that is not the last (to hold exactly 50)", 51, len(ops)),
+            )
         if len(ops) > 50:
             v.fail("SIZE-DEFAULT", f"no pageSize answered {len(ops)} operations, more than 50")
         elif len(ops) < 50 and isinstance(nxt, str) and nxt:
@@ -86,14 +100,17 @@ def check_page_against_query(
     if "pageToken" in q:
         return  # filters ride in the token; whole-walk checks cover token pages
     want = q.get("status")
+    if want not in ("SCHEDULED", "PROCESSING", "COMPLETED", "CANCELED"):
+        want = None  # an invalid or FREE spelling: nothing this page can be held against
     start = rfc3339.parse(q["startDate"]) if "startDate" in q else None
     end = rfc3339.parse(q["endDate"]) if "endDate" in q else None
+    if want is not None or start is not None or end is not None:
+        if ops:
+            v.observe("FILTER-SOUND")
+        else:
+            v.lack("FILTER-SOUND", too_few("no operation to hold against the filters", 1, 0))
     for o in ops:
-        if (
-            want is not None
-            and want in ("SCHEDULED", "PROCESSING", "COMPLETED", "CANCELED")
-            and o.get("status") != want
-        ):
+        if want is not None and o.get("status") != want:
             v.fail(
                 "FILTER-SOUND",
                 f"status={want} answered {o.get('id')} with status {o.get('status')}",

@@ -2,6 +2,14 @@
 
 Checks raise ``ClauseViolations`` for findings that fail the run (so pytest and hypothesis
 see a failure and shrink it) and record advisory findings directly (so exploration goes on).
+
+Credit is earned, not assumed (CONTRACT.md section 4: a clause without enough data is
+skipped with its reason, never passed). A check calls ``observe(clause)`` when it evaluated
+something the clause is about (an operation's shape, a pair of ids, a bound), and
+``lack(clause, reason)`` when the data was too thin to look (the reason says how many
+operations it needed and how many there were). The pytest plugin brackets each contract test
+with ``begin``/``end``: a passing test credits only the clauses it observed; its other
+clauses are skipped with the reasons the checks gave.
 """
 
 from __future__ import annotations
@@ -67,6 +75,10 @@ class Ledger:
     checked: dict[str, list[str]] = field(default_factory=dict)
     skips: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    current: str | None = None  # the contract test running now (set by the pytest plugin)
+    observed: set[str] = field(default_factory=set)  # clauses the current test observed
+    lacking: dict[str, list[str]] = field(default_factory=dict)  # ... and why it could not
+    idle: dict[str, list[str]] = field(default_factory=dict)  # tests that passed, observing nothing
 
     def wants(self, clause: str) -> bool:
         return self.selected is None or clause in self.selected
@@ -81,6 +93,42 @@ class Ledger:
     def mark_checked(self, clause: str, by: str) -> None:
         if self.wants(clause) and by not in self.checked.setdefault(clause, []):
             self.checked[clause].append(by)
+
+    def observe(self, clause: str, by: str | None = None) -> None:
+        """``clause`` was evaluated on real data. ``by`` credits it at once (a check outside
+        any test, e.g. the client on a throttled answer); without it, the running test is
+        credited if it passes."""
+        if not self.wants(clause):
+            return
+        if by is not None:
+            self.mark_checked(clause, by)
+        elif self.current is not None:
+            self.observed.add(clause)
+
+    def lack(self, clause: str, reason: str) -> None:
+        """The data was too thin to evaluate ``clause``: ``reason`` says how many operations
+        were needed and how many there were (reported if no check observes the clause)."""
+        if self.wants(clause) and reason not in self.lacking.setdefault(clause, []):
+            self.lacking[clause].append(reason)
+
+    def begin(self, test: str) -> None:
+        """A contract test starts: observations from now on belong to it."""
+        self.current, self.observed, self.lacking = test, set(), {}
+
+    def end(self, clauses: Iterable[str] = ()) -> None:
+        """The running test ended: of its ``clauses`` (its markers; none when it was skipped
+        or stopped), it credits those it observed and skips the others with the reasons its
+        checks gave. A failing clause needs no credit: its findings carry the verdict."""
+        test = self.current or "a check"
+        for cid in clauses:
+            if cid in self.observed:
+                self.mark_checked(cid, test)
+            elif self.lacking.get(cid):
+                for reason in self.lacking[cid]:
+                    self.skip(cid, reason)
+            elif self.wants(cid) and test not in self.idle.setdefault(cid, []):
+                self.idle[cid].append(test)
+        self.current, self.observed, self.lacking = None, set(), {}
 
     def skip(self, clause: str, reason: str) -> None:
         if self.wants(clause) and reason not in self.skips.setdefault(clause, []):
@@ -114,7 +162,12 @@ class Ledger:
             elif tests:
                 status, message = "pass", "; ".join(notes)
             else:
-                reasons = self.skips.get(c.id) or ["no check for this clause ran in this run"]
+                idle = self.idle.get(c.id)
+                reasons = self.skips.get(c.id) or (
+                    [f"{', '.join(idle[:3])} observed nothing this clause is about"]
+                    if idle
+                    else ["no check for this clause ran in this run"]
+                )
                 status, message = "skipped", "; ".join(reasons)
             out.append(ClauseResult(c.id, level, status, message, downgraded, found, tests, notes))
         return out

@@ -182,6 +182,14 @@ def _exceptions(exc: BaseException) -> Iterator[BaseException]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Bracket a contract test, so its checks' observations are credited to it alone."""
+    if clause_ids(item):
+        current().ledger.begin(item.nodeid.split("::", 1)[-1])
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
     # captured output and logs may quote a response that echoed a secret
@@ -189,14 +197,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     ids = clause_ids(item)
     if not ids:
         return rep
+    if call.when == "call":
+        try:
+            return _report_call(item, call, rep, ids)
+        finally:
+            current().ledger.end()  # whatever happened, the next test starts with no observations
+    if call.excinfo is None:
+        return rep
+    return _report_error(item, call, rep, ids)
+
+
+def _report_call(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str]):
+    """A contract test ran: credit the clauses it observed (a passing test, or one whose
+    findings are all advisory), skip the others with its reasons."""
+    ledger = current().ledger
+    if call.excinfo is None:
+        if rep.passed:
+            ledger.end(ids)
+        return rep
+    rep = _report_error(item, call, rep, ids)
+    if not rep.skipped:
+        ledger.end(ids)  # a clause verdict: observed clauses credited, findings recorded
+    return rep
+
+
+def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str]):
+    """A contract test (or its setup) raised: a skip, an unusable target, a spent budget,
+    findings, or a suite bug."""
     session = current()
     ledger = session.ledger
     name = item.nodeid.split("::", 1)[-1]
-    if call.excinfo is None:
-        if call.when == "call" and rep.passed:
-            for cid in ids:
-                ledger.mark_checked(cid, name)
-        return rep
     if rep.skipped:
         reason = str(rep.longrepr[2]) if isinstance(rep.longrepr, tuple) else "skipped"
         for cid in ids:
@@ -229,8 +259,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return rep
     for f in violations:
         ledger.record(f)
-    for cid in ids:
-        ledger.mark_checked(cid, name)
     if not any(ledger.fails_run(f) for f in violations):
         rep.outcome = "passed"
         rep.longrepr = None

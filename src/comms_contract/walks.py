@@ -17,7 +17,13 @@ from functools import cached_property
 from typing import Any
 
 from comms_contract import rfc3339
-from comms_contract.checks import Verdict, check_list_page, check_operations, media_type
+from comms_contract.checks import (
+    Verdict,
+    check_list_page,
+    check_operations,
+    media_type,
+    too_few,
+)
 from comms_contract.http import Exchange
 from comms_contract.judge import PARAM_CLAUSE
 from comms_contract.ledger import ClauseViolations, Finding, Ledger
@@ -202,6 +208,13 @@ class Findings:
         elif all((g.clause, g.message) != (f.clause, f.message) for g in self.items):
             self.items.append(f)
 
+    def observe(self, *clauses: str) -> None:
+        for clause in clauses:
+            self.ledger.observe(clause)
+
+    def lack(self, clause: str, reason: str) -> None:
+        self.ledger.lack(clause, reason)
+
     def extend(self, findings: Iterable[Finding]) -> None:
         for f in findings:
             self.add(f.clause, f.message, evidence=f.evidence)
@@ -271,6 +284,12 @@ def check_walk(
     _check_stop(out, w, get)
     _check_sizes(out, ledger, w)
     _check_duplicates(out, w)
+    if q.filtered and w.items:
+        out.observe("FILTER-SOUND")
+    elif q.filtered:
+        out.lack("FILTER-SOUND", too_few("a filtered walk with no operation to check", 1, 0))
+    if q.filtered and not all(w.resent) and len(w.pages) > 1:
+        out.observe("TOKEN-FILTERS")  # pages reached by a token alone stayed filtered
     for i, page in enumerate(w.pages):
         bad = [op for op in page if q.admits(op) is False]
         if bad:
@@ -353,12 +372,24 @@ def _check_sizes(out: Findings, ledger: Ledger, w: Walk) -> None:
         n, want = len(page), sizes[i]
         marker = w.markers[i]
         has_next = isinstance(marker, str) and marker != "" and marker is not ABSENT
+        if has_next or n > want:
+            out.observe(clause)  # a page that is not the last is held to its size
         sent = f"pageSize={want}" if w.sizes[i] is not None else f"the default {want}"
         if n > want:
             out.add(clause, f"page {i + 1} holds {n} operations, more than {sent}")
         elif has_next and n != want:
             out.add(clause, f"page {i + 1} holds {n} operations with {sent} but is not the last")
+    if w.complete and len(w.pages) == 1 and len(w.pages[0]) <= sizes[0]:
+        out.lack(
+            clause,
+            too_few(
+                f"the walk fit one page of {sizes[0]}: no page but the last to hold full",
+                sizes[0] + 1,
+                len(w.pages[0]),
+            ),
+        )
     if w.complete and w.pages:
+        out.observe("LAST-PAGE")
         last = len(w.pages) - 1
         if last > 0 and not w.pages[last]:
             out.add(
@@ -376,6 +407,10 @@ def _check_duplicates(out: Findings, w: Walk) -> None:
     for i, page in enumerate(w.pages):
         for op in page:
             where.setdefault(str(op.get("id")), []).append(i + 1)
+    if len(where) >= 2 or len(w.items) >= 2:
+        out.observe("IDS-UNIQUE")
+    else:
+        out.lack("IDS-UNIQUE", too_few("a walk with no pair of ids to compare", 2, len(w.items)))
     dupes = {oid: pages for oid, pages in where.items() if len(pages) > 1}
     across = {oid: p for oid, p in dupes.items() if len(set(p)) > 1}
     if across:
@@ -401,6 +436,7 @@ def _compare(
         seen.setdefault(str(op.get("id")), op)
     exempt = volatile(ref, seen, later)
     required, optional = ref.expected(q)
+    _observe_compare(out, q, ref, required, seen)
     missing = [oid for oid in required if oid not in seen and oid not in exempt]
     if missing:
         probe = _probe(get, q) if q.filtered and get is not None else None
@@ -446,6 +482,35 @@ def _compare(
             f"{k + 1}: {common[k]} (createdAt {seen[common[k]].get('createdAt')}) where the "
             f"reference has {want[k]} (createdAt {ref.items[want[k]].get('createdAt')})",
         )
+
+
+def _observe_compare(
+    out: Findings, q: Query, ref: Snapshot, required: list[str], seen: dict[str, Any]
+) -> None:
+    """What the comparison with the reference can show (CONTRACT.md section 4: a clause
+    without enough data is skipped with its reason): a gap, a duplicate or an order needs
+    two operations; completeness needs a filter that keeps some operations and drops some."""
+    n = max(len(required), len(seen))
+    if n >= 2:
+        out.observe("WALK-EXACTLY-ONCE", "WALK-ORDER")
+    else:
+        for clause, what in (
+            ("WALK-EXACTLY-ONCE", "a walk that cannot show a gap or a duplicate"),
+            ("WALK-ORDER", "a walk with no order to compare"),
+        ):
+            out.lack(clause, too_few(what, 2, n))
+    if q.filtered:
+        dropped = sum(
+            1 for oid in ref.order if q.admits(ref.items[oid], ref.created.get(oid)) is False
+        )
+        if required and dropped:
+            out.observe("FILTER-COMPLETE")
+        else:
+            out.lack(
+                "FILTER-COMPLETE",
+                f"the filter {q.describe()} kept {len(required)} and dropped {dropped} of "
+                f"{len(ref.order)} operation(s): completeness needs at least one of each",
+            )
 
 
 def _probe(get: GetPage, q: Query) -> set[str] | None:
@@ -562,6 +627,7 @@ def same_page(
             clause, f"{what} answered {b.status}, not the page", (first.line(), b.line())
         )
     a_ids, b_ids = page_ids(first), page_ids(b)
+    session.ledger.observe(clause)
     if a_ids == b_ids:
         return None
     # confirm: fetched again back to back, the two must still differ, also against one
