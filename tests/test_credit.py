@@ -54,7 +54,9 @@ def test_thin_data_is_skipped_with_its_reason(count: int) -> None:
     results = {r.id: r for r in out.session.ledger.results()}
     for cid, reason in NEED_DATA[count].items():
         r = results[cid]
-        assert r.status == "skipped", f"{cid} with {count} operation(s): {r.status}\n{out.explain()}"
+        assert r.status == "skipped", (
+            f"{cid} with {count} operation(s): {r.status}\n{out.explain()}"
+        )
         assert reason in r.message, f"{cid}: {r.message}"
         assert re.search(r"\d", r.message), r.message  # how many: a number, not a shrug
     for cid in OBSERVED[count]:
