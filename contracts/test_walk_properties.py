@@ -202,6 +202,11 @@ class WalkMachine(RuleBasedStateMachine):
         self.w = start(self.q.params())
         self._step(data.draw(st.integers(0, len(SIZES) - 1), label="size"))
 
+    @property
+    def closed(self) -> bool:
+        """The walk's query is a closed past window: no live-data excuse for a difference."""
+        return self.ref is not None and self.ref.closed(self.q)
+
     def _step(self, choice: int, size: int | None = None) -> None:
         assert self.ref is not None
         step(
@@ -260,6 +265,7 @@ class WalkMachine(RuleBasedStateMachine):
             self.w.exchanges[i],
             lambda: self.comms.get(params),
             lambda: self.comms.get(self.w.params_for(i)),
+            closed=self.closed,
         )
         if f:
             self._fail([f])
@@ -276,6 +282,7 @@ class WalkMachine(RuleBasedStateMachine):
             self.w.exchanges[i],
             lambda: self.comms.get(self.w.params_for(i)),
             lambda: self.comms.get(self.w.params_for(i)),
+            closed=self.closed,
         )
         if f:
             self._fail([f])

@@ -134,6 +134,7 @@ def test_self_and_reused_tokens(comms):
             w.exchanges[i],
             lambda p=params: comms.get(p),
             lambda i=i: comms.get(w.params_for(i)),
+            closed=ref.closed(q),
         )
         if f:
             found.append(Finding(f.clause, f.message, (*f.evidence, *w.transcript())))
@@ -145,6 +146,7 @@ def test_self_and_reused_tokens(comms):
             w.exchanges[i],
             lambda i=i: comms.get(w.params_for(i)),
             lambda i=i: comms.get(w.params_for(i)),
+            closed=ref.closed(q),
         )
         if f:
             found.append(Finding(f.clause, f.message, (*f.evidence, *w.transcript())))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from comms_contract import rfc3339
+from comms_contract import bounds, rfc3339
 from comms_contract.checks import Verdict, check_error, check_list_page, too_few
 from comms_contract.http import Exchange
 from comms_contract.oracle import Expectation, classify
@@ -75,7 +75,7 @@ def check_page_against_query(
     """Single-page consequences of the query: size bounds, filter soundness, DATE-ORDER."""
     ops = [o for o in body["operations"] if isinstance(o, dict)]
     q = dict(params)
-    if exp.inverted_dates and ops:
+    if exp.inverted_dates and ops and _inverted_by_a_band(params):
         v.fail("DATE-ORDER", f"startDate after endDate answered {len(ops)} operations, not 0")
     size = q.get("pageSize")
     if size is not None and size.isdigit() and 1 <= int(size) <= 1000 and len(ops) > int(size):
@@ -118,17 +118,27 @@ def check_page_against_query(
         created = rfc3339.parse(str(o.get("createdAt")), strict_case=False)
         if created is None:
             continue
-        if start is not None and created < start:
+        # the 1 ms FREE band (CONTRACT.md FILTER-COMPLETE): only 1 ms or more outside fails
+        if start is not None and bounds.outside(created, start, None):
             v.fail(
                 "FILTER-SOUND",
-                f"{o.get('id')} createdAt {o.get('createdAt')} is before "
-                f"startDate {q['startDate']}",
+                f"{o.get('id')} createdAt {o.get('createdAt')} is "
+                f"{bounds.distance_text(created, start)} before startDate {q['startDate']}",
             )
-        if end is not None and created > end:
+        if end is not None and bounds.outside(created, None, end):
             v.fail(
                 "FILTER-SOUND",
-                f"{o.get('id')} createdAt {o.get('createdAt')} is after endDate {q['endDate']}",
+                f"{o.get('id')} createdAt {o.get('createdAt')} is "
+                f"{bounds.distance_text(created, end)} after endDate {q['endDate']}",
             )
+
+
+def _inverted_by_a_band(params: Sequence[tuple[str, str]]) -> bool:
+    """startDate 1 ms or more after endDate: bounds closer than that may meet once a store
+    truncates or rounds them (the 1 ms FREE band), and items between are FREE."""
+    q = dict(params)
+    start, end = rfc3339.parse(q.get("startDate", "")), rfc3339.parse(q.get("endDate", ""))
+    return start is None or end is None or start - end >= bounds.BAND_NS
 
 
 def _free_clause(note: str) -> str:

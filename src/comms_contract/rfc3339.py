@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timezone
 
 _RFC3339 = re.compile(
     r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?P<t>[Tt])(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
@@ -54,11 +53,19 @@ def is_lowercase_variant(value: str) -> bool:
 def format_ns(ns: int, *, offset_minutes: int = 0, digits: int | None = None) -> str:
     """Write an instant as RFC 3339, with ``Z`` or a numeric offset and ``digits`` fraction.
 
-    ``digits=None`` writes the shortest exact fraction (none for whole seconds).
+    ``digits=None`` writes the shortest exact fraction (none for whole seconds). Plain integer
+    arithmetic, not ``datetime``: the local date-time may be any of years 0001-9999 (e.g.
+    ``9999-12-31T23:59:59-01:00``, whose UTC instant is in year 10000); a local year outside
+    that range has no RFC 3339 spelling and raises ValueError.
     """
     seconds, frac = divmod(ns, 1_000_000_000)
-    local = seconds + offset_minutes * 60
-    base = datetime.fromtimestamp(local, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    days, rest = divmod(seconds + offset_minutes * 60, 86_400)
+    y, mo, d = _civil(days)
+    if not 1 <= y <= 9999:
+        raise ValueError(f"year {y} has no RFC 3339 spelling (4 digits, 0001-9999)")
+    h, rest = divmod(rest, 3600)
+    mi, s = divmod(rest, 60)
+    base = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
     if digits is None:
         text = f"{frac:09d}".rstrip("0")
         fraction = f".{text}" if text else ""
@@ -73,3 +80,28 @@ def format_ns(ns: int, *, offset_minutes: int = 0, digits: int | None = None) ->
         hh, mm = divmod(abs(offset_minutes), 60)
         zone = f"{sign}{hh:02d}:{mm:02d}"
     return base + fraction + zone
+
+
+def _civil(days: int) -> tuple[int, int, int]:
+    """Days since 1970-01-01 -> proleptic Gregorian (year, month, day), any year
+    (H. Hinnant's days-to-civil algorithm)."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+# The instants whose UTC spelling has a 4-digit year: 0001-01-01T00:00:00Z up to
+# 9999-12-31T23:59:59.999999999Z. Offsets let RFC 3339 name up to 23:59 beyond either end.
+MIN_UTC_NS = (calendar.timegm((1, 1, 1, 0, 0, 0, 0, 0, 0))) * 1_000_000_000
+MAX_UTC_NS = (calendar.timegm((9999, 12, 31, 23, 59, 59, 0, 0, 0)) + 1) * 1_000_000_000 - 1
+
+
+def in_utc_range(ns: int) -> bool:
+    """True when the instant can be written with ``Z`` (its UTC year is 0001-9999)."""
+    return MIN_UTC_NS <= ns <= MAX_UTC_NS

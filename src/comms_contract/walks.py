@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from comms_contract import rfc3339
+from comms_contract import bounds, rfc3339
 from comms_contract.checks import (
     Verdict,
     check_list_page,
@@ -66,8 +66,9 @@ class Query:
         return bool(self.params())
 
     def admits(self, op: dict[str, Any], created: int | None = None) -> bool | None:
-        """True inside the filters, False outside, None exactly at a date bound (FREE).
-        ``created``: the item's createdAt in ns, when the caller has parsed it already."""
+        """True inside the filters, False outside, None within 1 ms of a date bound (FREE:
+        ``comms_contract.bounds``). ``created``: the item's createdAt in ns, when the caller
+        has parsed it already."""
         if self.status is not None and op.get("status") != self.status:
             return False
         if self.start is None and self.end is None:
@@ -75,12 +76,7 @@ class Query:
         created = created if created is not None else created_ns(op)
         if created is None:
             return True  # OP-SHAPE reports it; nothing to say about the filter
-        start, end = self.start_ns, self.end_ns
-        if (start is not None and created < start) or (end is not None and created > end):
-            return False
-        if created in (start, end):
-            return None
-        return True
+        return bounds.position(created, self.start_ns, self.end_ns)
 
     def describe(self) -> str:
         return "&".join(f"{k}={v}" for k, v in self.params()) or "no filter"
@@ -142,6 +138,19 @@ class Snapshot:
     def near_expiry(self, oid: str) -> bool:
         ns = self.created.get(oid)
         return ns is not None and ns < self.taken_ns - RETENTION_NS + EXPIRY_MARGIN_NS
+
+    def closed(self, q: Query) -> bool:
+        """True when ``q`` is a closed window in the past (CONTRACT.md section 4): both bounds
+        set, the end no later than the newest createdAt seen (so nothing can arrive in it) and
+        the start clear of the 7-day edge (so nothing ages out of it during the run)."""
+        start, end, newest = q.start_ns, q.end_ns, self.newest
+        return (
+            start is not None
+            and end is not None
+            and newest is not None
+            and end <= newest
+            and start >= self.taken_ns - RETENTION_NS + EXPIRY_MARGIN_NS
+        )
 
     def expected(self, q: Query) -> tuple[list[str], set[str]]:
         """Ids the walk must return (in the reference order) and ids it may return (at a
@@ -616,9 +625,15 @@ def same_page(
     first: Exchange,
     again: Callable[[], Exchange],
     original: Callable[[], Exchange],
+    *,
+    closed: bool = False,
 ) -> Finding | None:
     """``again()`` must return the ids of ``first``. A difference is confirmed by fetching
-    both again: if ``original()`` and ``again()`` now agree, live data moved the page."""
+    both again: if ``original()`` and ``again()`` now agree, live data moved the page.
+
+    ``closed``: the page lies in a closed window in the past (``Snapshot.closed``), where live
+    data explains nothing (CONTRACT.md section 4): a difference fails even when the repeat
+    does not show it again, reported as intermittent."""
     b = again()
     if b.status >= 500:
         return Finding("NO-5XX", f"{what} answered {b.status}", (first.line(), b.line()))
@@ -635,12 +650,10 @@ def same_page(
     b2, a2 = again(), original()
     a2_ids = page_ids(a2)
     if a2_ids is not None and a2_ids == page_ids(b2):
-        session.ledger.note(clause, f"{what}: a difference did not repeat (live data)")
-        return None
+        return _not_repeated(session, clause, what, closed, first, b, a_ids, b_ids)
     b3 = again()
     if a2_ids is not None and a2_ids == page_ids(b3):
-        session.ledger.note(clause, f"{what}: a difference did not repeat (live data)")
-        return None
+        return _not_repeated(session, clause, what, closed, first, b, a_ids, b_ids)
     b_ids = page_ids(b3)
     shown = ", ".join((b_ids or [])[:3])
     return Finding(
@@ -657,6 +670,31 @@ def same_page(
     )
 
 
+def _not_repeated(
+    session: Any,
+    clause: str,
+    what: str,
+    closed: bool,
+    first: Exchange,
+    b: Exchange,
+    a_ids: list[str] | None,
+    b_ids: list[str] | None,
+) -> Finding | None:
+    """A difference the repeat did not show: live data in an open window (a note), an
+    intermittent fault in a closed past window (a finding)."""
+    if not closed:
+        session.ledger.note(clause, f"{what}: a difference did not repeat (live data)")
+        return None
+    return Finding(
+        clause,
+        f"{what} returned different ids inside a closed past window: {len(a_ids or [])} first "
+        f"({', '.join((a_ids or [])[:3])}...), then {len(b_ids or [])} "
+        f"({', '.join((b_ids or [])[:3])}...); intermittent (a repeat agreed), but live data "
+        "cannot explain a closed past window",
+        ("original: " + first.line(), "again:    " + b.line()),
+    )
+
+
 # ---- choosing what to walk within a request budget -------------------------------------------
 def tie_groups(ref: Snapshot) -> list[list[str]]:
     """Groups of ids sharing one createdAt, largest first."""
@@ -670,10 +708,10 @@ def window(ref: Snapshot, count: int, *, offset_minutes: int = 0) -> Query:
     """A closed window in the past holding about ``count`` operations, centred on the
     largest group of createdAt ties (so small pages straddle them); bounds are observed
     createdAt values, so the items at the bounds are FREE and the others fixed."""
-    chron = ref.chronological
+    chron = [oid for oid in ref.chronological if not ref.near_expiry(oid)]
     if not chron:
         return Query()
-    groups = tie_groups(ref)
+    groups = [g for g in tie_groups(ref) if not ref.near_expiry(g[0])]
     centre = chron.index(groups[0][0]) + len(groups[0]) // 2 if groups else len(chron) // 2
     lo = max(0, centre - count // 2 - 1)
     hi = min(len(chron) - 1, lo + count + 1)
