@@ -50,7 +50,9 @@ def test_status_walk(comms, status):
         pytest.skip(f"no {status} operation in the reference walk ({len(ref.order)} operations)")
     size = size_for(n, min(comms.profile.walk_pages, 8))
     params = [*q.params(), ("pageSize", str(size))]
-    walk_check(comms, q, lambda: walk(comms.get, params, max_pages=limit(ref, q, size)))
+    walk_check(
+        comms, q, lambda: walk(comms.get, params, max_pages=limit(reference(comms), q, size))
+    )
 
 
 def _window_query(ref: Snapshot, kind: str) -> Query:
@@ -82,7 +84,9 @@ def test_window_walk(comms, kind):
     n = ref.count(q)
     size = size_for(n, min(comms.profile.walk_pages, 8))
     params = [*q.params(), ("pageSize", str(size))]
-    walk_check(comms, q, lambda: walk(comms.get, params, max_pages=limit(ref, q, size)))
+    walk_check(
+        comms, q, lambda: walk(comms.get, params, max_pages=limit(reference(comms), q, size))
+    )
 
 
 SPELLINGS = {
@@ -203,5 +207,10 @@ def test_token_with_or_without_filters(comms):
     walk_check(
         comms,
         q,
-        lambda: walk(comms.get, params, resend_filters=False, max_pages=limit(ref, q, size)),
+        lambda: walk(
+            comms.get,
+            params,
+            resend_filters=False,
+            max_pages=limit(reference(comms), q, size),
+        ),
     )

@@ -108,6 +108,7 @@ class Snapshot:
     items: dict[str, dict[str, Any]]
     created: dict[str, int]
     taken_ns: int = field(default_factory=time.time_ns)
+    requests_at: int = 0  # the run's request count when it was taken (see ``reference``)
     _expected: dict[Query, tuple[list[str], set[str]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -544,9 +545,20 @@ def page_ids(ex: Exchange) -> list[str] | None:
 
 
 # ---- live data: observe twice before failing -------------------------------------------------
+# a reference older than this many requests (or 20 times its own cost, on a big target) is
+# taken again: on a live target the list grows while the run goes on, and page caps, windows
+# and expectations must follow it (section 4); the refresh costs a few percent of the requests
+STALE_AFTER = 200
+
+
 def reference(session: Any, *, refresh: bool = False) -> Snapshot:
-    """The reference walk as a Snapshot; a reference walk that cannot finish fails at once
-    (after a second try), since nothing can be compared with it."""
+    """The reference walk as a Snapshot, taken again when stale (see ``STALE_AFTER``); a
+    reference walk that cannot finish fails at once (after a second try), since nothing can
+    be compared with it."""
+    cached = _SNAPSHOTS.get(session)
+    if cached is not None and not refresh:
+        age = session.requests - cached[1].requests_at
+        refresh = age > max(STALE_AFTER, 20 * len(cached[0].exchanges))
     w = session.reference_walk(refresh=refresh)
     if not w.complete:
         w = session.reference_walk(refresh=True)
@@ -554,7 +566,9 @@ def reference(session: Any, *, refresh: bool = False) -> Snapshot:
             raise_findings(session, check_walk(session.ledger, w, Query(), None, get=session.get))
     cached = _SNAPSHOTS.get(session)
     if cached is None or cached[0] is not w:
-        cached = _SNAPSHOTS[session] = (w, Snapshot.of(w))
+        snap = Snapshot.of(w)
+        snap.requests_at = session.requests
+        cached = _SNAPSHOTS[session] = (w, snap)
     return cached[1]
 
 
@@ -726,7 +740,9 @@ def window(ref: Snapshot, count: int, *, offset_minutes: int = 0) -> Query:
 def walk_guard(ref: Snapshot, q: Query, sizes: Iterable[int | None]) -> int:
     """The walker's loop guard for a walk of ``q``: twice the pages the reference needs,
     plus room, so arrivals on a live target never trip it; only a walk that keeps going
-    (a cycle through fresh tokens, endless empty pages) does."""
+    (a cycle through fresh tokens, endless empty pages) does. Compute it when the walk
+    starts, from ``reference(session)``: a cap taken from an old reference falls behind a
+    list that grows (a confirming re-walk takes a fresh reference, hence a fresh cap)."""
     return pages_needed(2 * ref.count(q) + 20, sizes) + 2
 
 
