@@ -49,6 +49,7 @@ def run_against(
     strict: bool = False,
     downgrade: Iterable[str] = (),
     probe_methods: bool = False,
+    extra_args: Iterable[str] = (),
     **client: float | int | None,
 ) -> Outcome:
     """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout."""
@@ -63,6 +64,6 @@ def run_against(
         probe_methods=probe_methods,
         app=app,
     )
-    code, session = run_suite(config)
+    code, session = run_suite(config, extra_args=list(extra_args))
     assert session is not None, "the contract suite did not start"
     return Outcome(code, session)

@@ -307,6 +307,35 @@ class SwapsInvertedDates(Mutant):
         return Filters(self.parse_status(self.single(request, "status")), start, end)
 
 
+class SameMinuteInversion500(Mutant):
+    """Dates are truncated to the minute before an ``assert start <= end`` deep in the query
+    builder: an inversion of under a minute slips past validation and ends in a 500."""
+
+    CLAUSE = "DATE-ORDER"
+    ALSO = ("NO-5XX",)
+
+    def parse_filters(self, request: Request) -> Filters:
+        start = self.parse_date("startDate", self.single(request, "startDate"))
+        end = self.parse_date("endDate", self.single(request, "endDate"))
+        if start is not None and end is not None and 0 < start - end < 60 * 1_000_000_000:
+            raise ApiError(500, 20500, "Internal Server Error")
+        return super().parse_filters(request)
+
+
+class NegativeHalfHourOffsetWrong(Mutant):
+    """A hand-written offset parser applies the sign to the hours only: -02:30 is read as
+    -01:30 (sign * hh * 60 + mm), so windows written with such offsets move by an hour."""
+
+    CLAUSE = "DATE-FORMAT"
+
+    def parse_date(self, name: str, raw: str | None) -> int | None:
+        ns = super().parse_date(name, raw)
+        m = re.search(r"-(\d\d):(\d\d)$", raw or "")
+        if ns is not None and m and m[2] != "00":
+            ns -= 2 * int(m[2]) * 60 * 1_000_000_000
+        return ns
+
+
 # ------------------------------------------------------------------------------ TOKEN-GARBAGE
 class GarbageTokenRestarts(Mutant):
     """A token that fails to decode is treated as absent: the first page again, with 200."""
@@ -342,6 +371,67 @@ class GarbageToken401(Mutant):
             return self.tokens.decode(token)
         except BadToken as exc:
             raise ApiError(401, 20003, "Invalid token") from exc
+
+
+class NonAsciiToken500(Mutant):
+    """The token decoder calls ``token.encode("ascii")`` outside its try: a pageToken with a
+    non-ASCII character crashes the handler (500)."""
+
+    CLAUSE = "NO-5XX"
+    ALSO = ("TOKEN-GARBAGE",)
+
+    def decode_token(self, token: str) -> Cursor:
+        if not token.isascii():
+            raise ApiError(500, 20500, "UnicodeEncodeError")
+        return super().decode_token(token)
+
+
+class LongToken500(Mutant):
+    """The token is looked up in a VARCHAR(2048) column: a longer one overflows (500)."""
+
+    CLAUSE = "NO-5XX"
+    ALSO = ("TOKEN-GARBAGE",)
+
+    def decode_token(self, token: str) -> Cursor:
+        if len(token) > 2048:
+            raise ApiError(500, 20500, "value too long for type character varying(2048)")
+        return super().decode_token(token)
+
+
+class BadTokenWithFullQueryRestarts(Mutant):
+    """With the whole query resent (filters and pageSize), the server re-runs the query and
+    treats an undecodable token as absent: the first page again, with 200."""
+
+    CLAUSE = "TOKEN-GARBAGE"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        params = request.query_params
+        full = all(k in params for k in ("pageToken", "pageSize", "startDate", "endDate"))
+        try:
+            return super().parse_query(request)
+        except ApiError as err:
+            if not full or err.status != 400 or "pageToken" not in err.message:
+                raise
+        size = self.parse_page_size(self.single(request, "pageSize")) or DEFAULT_PAGE_SIZE
+        return ListQuery(Cursor(None, self.parse_filters(request), size), size)
+
+
+class BadTokenWithFiltersRestarts(Mutant):
+    """Filters resent without pageSize make the server rebuild the cursor from the query:
+    an undecodable token is then ignored and the first page of the filters comes back."""
+
+    CLAUSE = "TOKEN-GARBAGE"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        params = request.query_params
+        filtered = any(k in params for k in ("status", "startDate", "endDate"))
+        try:
+            return super().parse_query(request)
+        except ApiError as err:
+            if not filtered or "pageSize" in params or "pageToken" not in err.message:
+                raise
+        size = DEFAULT_PAGE_SIZE
+        return ListQuery(Cursor(None, self.parse_filters(request), size), size)
 
 
 # ------------------------------------------------------------------------------ NO-5XX

@@ -8,13 +8,11 @@ finds these: every page is well-formed on its own, only the walk is wrong.
 from __future__ import annotations
 
 import json
-import re
 from typing import ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from comms_contract import rfc3339
 from comms_contract.server.app import (
     ApiError,
     ListQuery,
@@ -23,8 +21,6 @@ from comms_contract.server.app import (
 )
 from comms_contract.server.dataset import DAY, Operation
 from comms_contract.server.tokens import Cursor, Filters
-
-_OFFSET = re.compile(r"([+-]\d{2}:\d{2}|[Zz])$")
 
 
 class PaginationMutant(ReferenceServer):
@@ -152,27 +148,6 @@ class NextOnLastPage(PaginationMutant):
         return page
 
 
-class DefaultPageSize20(PaginationMutant):
-    """The documented default of 50 is configured as 20."""
-
-    CLAUSE = "SIZE-DEFAULT"
-
-    def parse_page_size(self, raw: str | None) -> int | None:
-        return 20 if raw is None else super().parse_page_size(raw)
-
-
-class DuplicateInsidePage(PaginationMutant):
-    """A join fans out: pages reached by token repeat their first item in place of the last."""
-
-    CLAUSE = "IDS-UNIQUE"
-
-    def page(self, query: ListQuery) -> Page:
-        page = super().page(query)
-        if query.cursor.anchor is not None and len(page.operations) > 1:
-            page.operations = [*page.operations[:-1], page.operations[0]]
-        return page
-
-
 # ------------------------------------------------------------------ self and tokens
 class SelfIsNext(PaginationMutant):
     """self is filled from the same variable as next: it fetches the following page."""
@@ -236,6 +211,54 @@ class TokenForgetsFilters(PaginationMutant):
         return ListQuery(Cursor(query.cursor.anchor, sent, query.page_size), query.page_size)
 
 
+class DeepPagesRepeat(PaginationMutant):
+    """A page cache holds 12 pages per walk: from page 13 on, the next token leads back to
+    page 12's items (a walk longer than 12 pages repeats them)."""
+
+    CLAUSE = "WALK-EXACTLY-ONCE"
+
+    def page(self, query: ListQuery) -> Page:
+        cursor = query.cursor
+        rest = self.after(self.ordered(cursor.filters), cursor.anchor)
+        depth = len(self.ordered(cursor.filters)) - len(rest)
+        if cursor.anchor is not None and depth >= 12 * query.page_size:
+            back = self.ordered(cursor.filters)[11 * query.page_size - 1]
+            query = ListQuery(
+                Cursor(back.sort_key, cursor.filters, query.page_size), query.page_size
+            )
+            page = super().page(query)
+            return Page(page.operations, page.next_cursor, cursor)
+        return super().page(query)
+
+
+class DefaultSizeLostOnTokenPages(PaginationMutant):
+    """A page reached by a token issued at the default size, fetched without pageSize, is
+    served at 20: the default is applied by the first-page handler only."""
+
+    CLAUSE = "SIZE-DEFAULT"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        query = super().parse_query(request)
+        if query.cursor.anchor is not None and "pageSize" not in request.query_params:
+            if query.page_size == 50:
+                return ListQuery(Cursor(query.cursor.anchor, query.cursor.filters, 20), 20)
+        return query
+
+
+class TokenAloneUsesDefaultSize(PaginationMutant):
+    """A token sent with neither filters nor pageSize is served at the default 50, not at the
+    size it was issued with: the token alone gives another page than with its query."""
+
+    CLAUSE = "TOKEN-FILTERS"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        query = super().parse_query(request)
+        alone = set(request.query_params) == {"pageToken"}
+        if query.cursor.anchor is not None and alone and query.page_size != 50:
+            return ListQuery(Cursor(query.cursor.anchor, query.cursor.filters, 50), 50)
+        return query
+
+
 # ------------------------------------------------------------------ filters
 class StatusLostOnTokenPages(PaginationMutant):
     """The status filter is applied to the first page only (kubeflow/pipelines#1149)."""
@@ -271,17 +294,6 @@ class DatesLostOnTokenPages(PaginationMutant):
             page.next_cursor and Cursor(page.next_cursor.anchor, c.filters, c.page_size),
             c,
         )
-
-
-class DatesIgnoreOffset(PaginationMutant):
-    """The UTC offset is dropped: 14:00+02:00 is read as 14:00Z (jdemaeyer/brightsky#101)."""
-
-    CLAUSE = "DATE-FORMAT"
-
-    def parse_date(self, name: str, raw: str | None) -> int | None:
-        if raw is None or rfc3339.parse(raw) is None:
-            return super().parse_date(name, raw)
-        return rfc3339.parse(_OFFSET.sub("Z", raw))
 
 
 class StatusIndexLags(PaginationMutant):

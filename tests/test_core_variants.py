@@ -66,16 +66,6 @@ class ProblemJsonErrors(Variant):
         return JSONResponse(body, err.status, err.headers, media_type="application/problem+json")
 
 
-class NextOmittedOnLastPage(Variant):
-    """``next`` left out on the last page instead of null (LAST-PAGE: absent vs null FREE)."""
-
-    def render_page(self, page: Page) -> Response:
-        body = json.loads(super().render_page(page).body)
-        if body["pagination"]["next"] is None:
-            del body["pagination"]["next"]
-        return JSONResponse(body)
-
-
 class UnknownParamsRejected(Variant):
     """Unknown query parameters get 400 (UNKNOWN-PARAM: ignored or 400)."""
 
@@ -194,7 +184,6 @@ class CharsetContentType(Variant):
 VARIANTS: list[type[Variant]] = [
     Forbidden403,
     ProblemJsonErrors,
-    NextOmittedOnLastPage,
     UnknownParamsRejected,
     EmptyTokenRejected,
     InvertedDatesEmptyList,
