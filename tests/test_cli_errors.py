@@ -120,7 +120,7 @@ def test_connect_timeout_is_short_whatever_the_read_timeout():
 
     client = ContractClient(Target("https://api.example", "AC1", "tok1"), Ledger())
     try:
-        timeout = client._http.timeout
+        timeout = client.timeout
         assert timeout.connect == 10.0 and timeout.read == ClientSettings().timeout == 30.0
     finally:
         client.close()

@@ -7,12 +7,18 @@ record of every exchange that can be replayed as a curl command without credenti
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import ipaddress
 import json
+import math
+import re
 import shlex
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -20,7 +26,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from comms_contract import OPERATIONS_PATH
-from comms_contract.ledger import BudgetExhausted, Finding, Ledger, TargetError
+from comms_contract.ledger import BrokenAnswer, BudgetExhausted, Finding, Ledger, TargetError
 from comms_contract.redact import MIN_REMOTE_SECRET, MIN_SECRET, REDACTOR, redact, scrub_bytes
 
 EMBEDDED_BASE = "http://embedded.comms-contract.invalid"
@@ -131,25 +137,83 @@ def display_url(url: str) -> str:
     return redact(shown)
 
 
+RETRY_AFTER_ABSURD = 86_400.0  # seconds; longer is no usable delay (RFC 9110 sets no bound)
+_DELAY_SECONDS = re.compile(r"[0-9]+", re.ASCII)
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait for a Retry-After value (delay-seconds or HTTP-date), None if invalid."""
+    """Seconds to wait for a Retry-After value, None if it is not valid (RFC 9110 §10.2.3).
+
+    Strictly ``delay-seconds`` (``1*DIGIT``, ASCII digits only: ``str.isdigit`` would take
+    ``²``) or an HTTP-date (a past date means 0). Absurdly long values (hundreds of digits)
+    come back as ``math.inf``; the caller caps the wait.
+    """
     if value is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(int(value))
+    value = value.strip(" \t")
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(int(value)) if len(value) <= 12 else math.inf
+    if not value or not value.isascii() or len(value) > 64:
+        return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when is None or when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+MAX_JSON_DEPTH = 64  # nesting levels; the list envelope needs 4
+_UNPARSED: Any = object()
+
+
+class BodyError(ValueError):
+    """The body cannot be used as JSON (not JSON, not UTF-8, too deep, undecodable)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise BodyError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if ``value`` nests containers deeper than ``limit`` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def decode_json(body: bytes) -> Any:
+    """``body`` as JSON, or ``BodyError`` saying why not; never RecursionError.
+
+    Deep nesting is refused (past ``MAX_JSON_DEPTH``) so no later check, schema validation or
+    message formatting can recurse into it."""
+    try:
+        value = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BodyError("JSON nested too deeply to parse") from None
+    except BodyError:
+        raise
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limits
+        raise BodyError(f"not JSON: {str(exc)[:120]}") from None
+    if isinstance(value, (dict, list)) and body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+        if _too_deep(value):
+            raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 @dataclass
 class Exchange:
-    """One request and its final (non-throttled) response."""
+    """One request and its final (non-throttled) response.
+
+    ``body`` is the content after Content-Encoding was undone (at most the client's
+    ``max_body`` bytes); ``body_error`` says why it could not be decoded, when it could not.
+    """
 
     method: str
     url: str
@@ -160,7 +224,8 @@ class Exchange:
     authenticated: bool
     attempts: int = 1
     waited: float = 0.0
-    _json: Any = field(default=None, repr=False)
+    body_error: str | None = None
+    _json: Any = field(default=_UNPARSED, repr=False, compare=False)
 
     @classmethod
     def received(
@@ -168,30 +233,34 @@ class Exchange:
         method: str,
         url: str,
         params: list[tuple[str, str]],
-        response: httpx.Response,
+        status: int,
+        headers: httpx.Headers,
+        body: bytes,
         authenticated: bool,
         attempts: int = 1,
         waited: float = 0.0,
+        body_error: str | None = None,
     ) -> Exchange:
-        """The ingress point: the response, scrubbed of every form of the credentials.
+        """The ingress point: the answer, scrubbed of every form of the credentials.
 
-        Header names, values and the body are scrubbed before anything parses, stores or
-        prints them (``redact.scrub_bytes``); the request (and its Authorization header) is
-        not kept. Masking replaces whole (escaped) characters inside a JSON string with
-        ``[REDACTED]``, so a JSON body stays JSON; a conformant server never echoes the token,
-        so checks only ever see masked text from a server that leaks it.
+        Header names, values and the (decoded) body are scrubbed before anything parses,
+        stores or prints them (``redact.scrub_bytes``); the request (and its Authorization
+        header) is not kept. Masking replaces whole (escaped) characters inside a JSON string
+        with ``[REDACTED]``, so a JSON body stays JSON; a conformant server never echoes the
+        token, so checks only ever see masked text from a server that leaks it.
         """
-        headers = httpx.Headers([(scrub_bytes(k), scrub_bytes(v)) for k, v in response.headers.raw])
+        scrubbed = httpx.Headers([(scrub_bytes(k), scrub_bytes(v)) for k, v in headers.raw])
         return cls(
             method,
             url,
             params,
-            response.status_code,
-            headers,
-            scrub_bytes(response.content),
+            status,
+            scrubbed,
+            scrub_bytes(body),
             authenticated,
             attempts,
             waited,
+            redact(body_error) if body_error else None,
         )
 
     @property
@@ -199,8 +268,16 @@ class Exchange:
         return self.headers.get("content-type", "")
 
     def json(self) -> Any:
-        if self._json is None:
-            self._json = json.loads(self.body)
+        """The body as JSON; raises ``BodyError`` (a ValueError) when it is not usable."""
+        if self._json is _UNPARSED:
+            try:
+                if self.body_error:
+                    raise BodyError(self.body_error)
+                self._json = decode_json(self.body)
+            except BodyError as exc:
+                self._json = exc
+        if isinstance(self._json, BodyError):
+            raise BodyError(str(self._json))
         return self._json
 
     def curl(self) -> str:
@@ -225,30 +302,179 @@ class Exchange:
         return redact(f"{self.method} {self.full_url} -> {self.status} ({self.content_type})")
 
     def snippet(self, limit: int = 300) -> str:
-        # redact the whole body first: a cut could leave half a secret the redactor misses
-        text = redact(self.body.decode("utf-8", "replace"))
-        return text[:limit] + ("..." if len(text) > limit else "")
+        # redact the whole body first: a cut could leave half a secret the redactor misses;
+        # only a bounded head is decoded (the redactor needs a secret's length of overlap)
+        head = self.body[: 4 * limit + 4096]
+        text = redact(head.decode("utf-8", "replace"))
+        more = len(text) > limit or len(head) < len(self.body)
+        return text[:limit] + ("..." if more else "")
 
 
 @dataclass
 class ClientSettings:
-    timeout: float = 30.0
+    timeout: float = 30.0  # seconds for a whole exchange: connect, headers and body together
     max_requests: int | None = None
     rate_limit: float | None = None  # requests per second
     max_wait: float = 60.0  # cap for one Retry-After wait
     max_attempts: int = 6  # per request, throttled answers included
     connect_timeout: float = 10.0  # an unreachable host must fail fast, whatever --timeout says
+    max_body: int = 32 * 1024 * 1024  # bytes after Content-Encoding is undone
+
+
+class BodyTooLarge(Exception):
+    """The decoded body passed ``ClientSettings.max_body``; reading stopped there."""
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    body_error: str | None
+
+
+class _Inflater:
+    """Undo Content-Encoding layers (gzip, deflate) with bounded output per step.
+
+    httpx's own decoders inflate a whole network chunk at once (64 KiB of a gzip bomb is
+    64 MiB, and each stacked layer multiplies that); here every layer hands on at most
+    ``BLOCK`` bytes at a time, so memory stays bounded whatever the ratio or layering."""
+
+    BLOCK = 64 * 1024
+
+    def __init__(self, encodings: Sequence[str]) -> None:
+        self.layers = []
+        for enc in reversed(encodings):  # the last-applied coding is undone first
+            if enc in ("identity", ""):
+                continue
+            if enc not in ("gzip", "x-gzip", "deflate"):
+                raise ValueError(
+                    f"Content-Encoding {enc!r} is not one the suite asked for ({ACCEPT_ENCODING})"
+                )
+            # 32 + MAX_WBITS reads a gzip or a zlib header, whichever is there
+            self.layers.append(zlib.decompressobj(32 + zlib.MAX_WBITS))
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        yield from self._through(0, data)
+
+    def _through(self, i: int, data: bytes) -> Iterator[bytes]:
+        if i == len(self.layers):
+            if data:
+                yield data
+            return
+        layer = self.layers[i]
+        while data:
+            out = layer.decompress(data, self.BLOCK)
+            data = layer.unconsumed_tail
+            if out:
+                yield from self._through(i + 1, out)
+            elif layer.eof or not data:
+                break
+
+
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+async def _read_body(response: httpx.Response, cap: int) -> tuple[bytes, str | None]:
+    """The decoded body, up to ``cap`` bytes (``BodyTooLarge`` past it), and a decoding error."""
+    codings = [c.strip().lower() for c in response.headers.get_list("content-encoding", True)]
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        inflater: _Inflater | None = _Inflater([c for c in codings if c])
+    except ValueError as exc:
+        inflater, error = None, str(exc)
+    else:
+        error = None
+    try:
+        async for raw in response.aiter_raw():
+            for piece in inflater.feed(raw) if inflater is not None else (raw,):
+                size += len(piece)
+                if size > cap:
+                    raise BodyTooLarge(f"more than {cap} bytes")
+                chunks.append(piece)
+    except zlib.error as exc:
+        error = f"Content-Encoding {', '.join(codings)}: the body does not decode ({exc})"
+    return b"".join(chunks), error
+
+
+class _Bytes(httpx.AsyncByteStream):
+    """A body already in memory, as a stream (``content=`` would mark it consumed)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.body
+
+
+class _SyncTransportAdapter(httpx.AsyncBaseTransport):
+    """Runs a synchronous httpx transport (e.g. ``ASGISyncTransport``) from the async client,
+    in a worker thread so its own event loop does not clash with the lane's."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        sync_request = httpx.Request(
+            request.method, request.url, headers=request.headers, content=body
+        )
+
+        def call() -> httpx.Response:
+            response = self.inner.handle_request(sync_request)
+            response.read()
+            return response
+
+        response = await asyncio.to_thread(call)
+        return httpx.Response(
+            response.status_code, headers=response.headers, stream=_Bytes(response.content)
+        )
+
+    async def aclose(self) -> None:
+        self.inner.close()
+
+
+class _Lane:
+    """One thread's event loop and async client (an event loop belongs to one thread)."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": "comms-contract", "Accept-Encoding": ACCEPT_ENCODING},
+        )
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self.http.aclose())
+        finally:
+            self.loop.close()
 
 
 class ContractClient:
-    """Sends GETs to the target and returns ``Exchange`` records; never retries a 500."""
+    """Sends GETs to the target and returns ``Exchange`` records; never retries a 500.
+
+    Transport: an ``httpx.AsyncClient`` driven from a private event loop per thread. An async
+    client is the one way to bound a *whole* exchange with public APIs: ``asyncio.timeout``
+    cancels connect, header and body reads together, whereas httpx's own timeouts apply per
+    read (a server dribbling one header byte a second never trips them). Bodies are streamed
+    and inflated by the suite (``_Inflater``) so ``max_body`` holds after decoding.
+
+    Faults: before the target has answered like this API (``established``: set by the
+    session's preflight), a transport failure is a ``TargetError`` (exit 2: connection
+    trouble); after it, a timeout, an oversized body or a broken connection is a NO-5XX
+    finding raised as ``BrokenAnswer``.
+    """
 
     def __init__(
         self,
         target: Target,
         ledger: Ledger,
         *,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         settings: ClientSettings | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -259,21 +485,54 @@ class ContractClient:
         self.requests = 0
         self.waited = 0.0
         self.throttled = 0
+        self.established = False  # the target has answered like this API (see the preflight)
         self._last_sent = 0.0
         REDACTOR.add(target.account_id, target.auth_token)
         for clause, code in (("RETRY-AFTER-429", 429), ("RETRY-AFTER-503", 503)):
             # shown only if the clause stays unchecked: the target never throttled this run
             ledger.skip(clause, f"the target never answered {code} in this run")
         timeout = self.settings.timeout
-        self._http = httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, self.settings.connect_timeout)),
-            follow_redirects=False,
-            headers={"User-Agent": "comms-contract"},
-        )
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, self.settings.connect_timeout))
+        if isinstance(transport, httpx.BaseTransport):
+            transport = _SyncTransportAdapter(transport)
+        self._transport = transport
+        self._local = threading.local()
+        self._lanes: list[_Lane] = []
+        self._lock = threading.Lock()
+        self._worker: ThreadPoolExecutor | None = None
+
+    def _lane(self) -> _Lane:
+        lane = getattr(self._local, "lane", None)
+        if lane is None:
+            lane = self._local.lane = _Lane(self._transport, self.timeout)
+            with self._lock:
+                self._lanes.append(lane)
+        return lane
+
+    def _run(self, fetch: Callable[[_Lane], Any]) -> _Answer:
+        """Run ``fetch(lane)`` to completion on this thread's lane; from inside a running
+        event loop (an async test calling the client) on a worker thread's lane instead."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            lane = self._lane()
+            return lane.loop.run_until_complete(fetch(lane))
+        with self._lock:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="comms-contract")
+        return self._worker.submit(lambda: self._run(fetch)).result()
 
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            lanes, self._lanes = self._lanes, []
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.shutdown(wait=True)
+        for lane in lanes:
+            try:
+                lane.close()
+            except RuntimeError:  # a lane of another thread still running: let it go
+                pass
 
     def get(
         self,
@@ -290,47 +549,70 @@ class ContractClient:
         attempts, waited = 0, 0.0
         while True:
             attempts += 1
-            response = self._send(method, pairs, credentials or None, request_headers)
-            if response.status_code not in (429, 503):
+            answer = self._send(method, pairs, credentials or None, request_headers)
+            if answer.status not in (429, 503):
                 break
-            delay = self._throttle_delay(response, method, pairs, attempts)
+            delay = self._throttle_delay(answer, method, pairs, attempts)
             if attempts >= self.settings.max_attempts:
                 raise TargetError(
-                    f"the target kept answering {response.status_code} after {attempts} attempts "
-                    f"(waited {waited:.1f}s): {method} {redact(str(response.request.url))}"
+                    f"the target kept answering {answer.status} after {attempts} attempts "
+                    f"(waited {waited:.1f}s): {method} {self._url(pairs)}"
                 )
             self.sleep(delay)
             waited += delay
             self.waited += delay
         return Exchange.received(
-            method, self.target.url, pairs, response, bool(credentials), attempts, waited
+            method,
+            self.target.url,
+            pairs,
+            answer.status,
+            answer.headers,
+            answer.body,
+            bool(credentials),
+            attempts,
+            waited,
+            answer.body_error,
         )
 
-    def _throttle_delay(
-        self, response: httpx.Response, method: str, pairs: list, attempt: int = 1
-    ) -> float:
-        """How long to wait before repeating; a missing Retry-After is recorded as a finding.
+    def _url(self, pairs: list) -> str:
+        return redact(self.target.url + ("?" + urlencode(pairs) if pairs else ""))
+
+    def _throttle_delay(self, answer: _Answer, method: str, pairs: list, attempt: int = 1) -> float:
+        """How long to wait before repeating; a missing, invalid or absurd Retry-After is
+        recorded as a finding.
 
         Without a usable Retry-After the client still backs off (1 s, 2 s, 4 s... capped), so
         a target that forgets the header is reported, not hammered.
         """
         self.throttled += 1
-        status = response.status_code
+        status = answer.status
         clause = "RETRY-AFTER-429" if status == 429 else "RETRY-AFTER-503"
         self.ledger.mark_checked(clause, "every throttled answer")
-        raw = response.headers.get("retry-after")
+        raw = answer.headers.get("retry-after")
         delay = parse_retry_after(raw)
+        evidence = (f"{method} {self._url(pairs)}",)
+        shown = repr(raw[:40] + ("..." if len(raw) > 40 else "")) if raw is not None else ""
         if delay is None:
-            url = self.target.url + ("?" + urlencode(pairs) if pairs else "")
-            what = "without Retry-After" if raw is None else f"with an invalid Retry-After {raw!r}"
-            evidence = (redact(f"{method} {url}"),)
+            what = "without Retry-After" if raw is None else f"with an invalid Retry-After {shown}"
             self.ledger.record(Finding(clause, redact(f"{status} {what}"), evidence))
             delay = float(2 ** (attempt - 1))
+        elif delay > RETRY_AFTER_ABSURD:
+            self.ledger.record(
+                Finding(
+                    clause,
+                    redact(
+                        f"{status} with Retry-After {shown}: more than a day, no usable delay; "
+                        f"the suite waited {self.settings.max_wait:g}s"
+                    ),
+                    evidence,
+                    advisory=True,
+                )
+            )
         return min(delay, self.settings.max_wait)
 
     def _send(
         self, method: str, pairs: list, credentials: tuple[str, str] | None, headers: dict
-    ) -> httpx.Response:
+    ) -> _Answer:
         if self.settings.max_requests is not None and self.requests >= self.settings.max_requests:
             raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
         if self.settings.rate_limit:
@@ -340,20 +622,52 @@ class ContractClient:
         self._last_sent = time.monotonic()
         self.requests += 1
         try:
-            return self._http.request(
-                method, self.target.url, params=pairs, auth=credentials, headers=headers
+            return self._run(lambda lane: self._fetch(lane, method, pairs, credentials, headers))
+        except (TimeoutError, httpx.TimeoutException):
+            problem = (
+                f"no complete answer within {self.settings.timeout:g}s (--timeout bounds "
+                "connect, headers and body together)"
             )
+            if not self.established:
+                raise TargetError(
+                    f"{self.target.root} did not answer within {self.settings.timeout:g}s "
+                    "(check the host and network, or raise --timeout)"
+                ) from None
+        except BodyTooLarge as exc:
+            problem = (
+                f"the answer's body is too large: {exc} after decoding "
+                f"(the suite's cap is {self.settings.max_body} bytes)"
+            )
+            if not self.established:
+                raise TargetError(f"{self.target.root}: {problem}; not this API?") from None
         except httpx.ConnectError as exc:
-            raise TargetError(_connect_message(self.target, exc)) from None
-        except httpx.TimeoutException:
-            raise TargetError(
-                f"{self.target.root} did not answer within {self.settings.timeout:g}s "
-                "(check the host and network, or raise --timeout)"
-            ) from None
+            if not self.established:
+                raise TargetError(_connect_message(self.target, exc)) from None
+            problem = f"the connection failed: {redact(' '.join(str(exc).split()))[:200]}"
         except httpx.HTTPError as exc:
-            raise TargetError(
-                f"HTTP error talking to {self.target.root}: {redact(str(exc))}"
-            ) from None
+            text = redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
+            if not self.established:
+                raise TargetError(f"HTTP error talking to {self.target.root}: {text}") from None
+            problem = f"no well-formed HTTP answer ({type(exc).__name__}: {text})"
+        raise BrokenAnswer(Finding("NO-5XX", problem, (f"{method} {self._url(pairs)}",)))
+
+    async def _fetch(
+        self,
+        lane: _Lane,
+        method: str,
+        pairs: list,
+        credentials: tuple[str, str] | None,
+        headers: dict,
+    ) -> _Answer:
+        request = lane.http.build_request(method, self.target.url, params=pairs, headers=headers)
+        auth = httpx.BasicAuth(*credentials) if credentials else None
+        async with asyncio.timeout(self.settings.timeout):
+            response = await lane.http.send(request, auth=auth, stream=True)
+            try:
+                body, error = await _read_body(response, self.settings.max_body)
+            finally:
+                await response.aclose()
+        return _Answer(response.status_code, response.headers, body, error)
 
 
 def _connect_message(target: Target, exc: Exception) -> str:

@@ -47,6 +47,19 @@ class TargetError(BaseException):
     """
 
 
+class BrokenAnswer(BaseException):
+    """A target that has answered like this API gave no complete answer to one request
+    (stalled past --timeout, a body over the cap, a connection cut mid-answer).
+
+    ``finding`` holds the violation (NO-5XX). A BaseException so hypothesis neither replays
+    nor shrinks it (each replay could cost a whole --timeout); the plugin records it.
+    """
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"[{finding.clause}] {finding.message}")
+        self.finding = finding
+
+
 class BudgetExhausted(BaseException):
     """The request budget (--max-requests) is spent; remaining checks are skipped.
 

@@ -14,7 +14,13 @@ from comms_contract import catalog, report
 from comms_contract.config import SETTINGS, build_run_config, values_from
 from comms_contract.http import ConfigError
 from comms_contract.interrupt import signal_name
-from comms_contract.ledger import BudgetExhausted, ClauseViolations, Finding, TargetError
+from comms_contract.ledger import (
+    BrokenAnswer,
+    BudgetExhausted,
+    ClauseViolations,
+    Finding,
+    TargetError,
+)
 from comms_contract.paths import contracts_dir
 from comms_contract.redact import redact
 from comms_contract.session import (
@@ -250,6 +256,9 @@ def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str])
         rep.outcome = "skipped"
         rep.longrepr = (str(item.path), 0, f"Skipped: {budget}")
         return rep
+    broken = next((e for e in found if isinstance(e, BrokenAnswer)), None)
+    if broken is not None:
+        return _broken_answer(item, rep, session, broken, ids)
     violations: list[Finding] = [
         f for e in found if isinstance(e, ClauseViolations) for f in e.findings
     ]
@@ -269,6 +278,35 @@ def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str])
         f"{text}\n\nclauses violated: {', '.join(clauses_hit)}  (seed {session.seed})\n"
         f"reproduce: {session.suite_command(clauses_hit[0])}"
     )
+    return rep
+
+
+MAX_BROKEN_ANSWERS = 3  # then the run stops: each one may have cost a whole --timeout
+
+
+def _broken_answer(item, rep, session: ContractSession, broken: BrokenAnswer, ids: list[str]):
+    """A request got no complete answer (stall, oversized body, cut connection): a NO-5XX
+    finding; the test's own clauses could not be judged. After a few, the run stops, so a
+    target that stalls every request still ends within minutes."""
+    ledger = session.ledger
+    finding = broken.finding
+    ledger.record(finding)
+    ledger.mark_checked(finding.clause, "every request the run sent")
+    name = item.nodeid.split("::", 1)[-1]
+    for cid in ids:
+        if cid != finding.clause:
+            ledger.skip(cid, f"{name}: a request got no complete answer ({finding.message})")
+    session.broken_answers += 1
+    if session.broken_answers >= MAX_BROKEN_ANSWERS:
+        # shouldfail, not shouldstop: pytest ends the run as "tests failed" (exit 1), which
+        # is what it is; shouldstop would read as an interruption
+        item.session.shouldfail = (
+            f"{session.broken_answers} requests got no complete answer; the run stops "
+            "(the remaining checks are skipped)"
+        )
+    rep.outcome = "failed"
+    lines = [f"[{finding.clause}] {finding.message}", *(f"    {e}" for e in finding.evidence)]
+    rep.longrepr = redact("\n".join(lines))
     return rep
 
 

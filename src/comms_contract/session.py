@@ -20,7 +20,6 @@ from comms_contract.http import ClientSettings, ContractClient, Exchange, Target
 from comms_contract.ledger import Ledger, TargetError
 from comms_contract.profiles import PROFILES, Profile
 from comms_contract.redact import REDACTOR
-from comms_contract.transport import ASGISyncTransport
 
 
 @dataclass
@@ -62,6 +61,7 @@ class ContractSession:
         # an interrupted run is never reported as a pass: the writers read this
         self.interrupted: str | None = None
         self.reports_written = False
+        self.broken_answers = 0  # requests that got no complete answer (see plugin)
         self._client: ContractClient | None = None
         self._first_page: Exchange | None = None
         self.reference = None
@@ -97,14 +97,16 @@ class ContractSession:
 
     def _build_client(self) -> ContractClient:
         target = self.config.target
-        transport: httpx.BaseTransport | None = None
+        transport: httpx.AsyncBaseTransport | None = None
+        # an exception in an in-process app becomes the 500 a server would send (NO-5XX),
+        # not a Python exception in the middle of a contract test
         if self.config.app is not None:
-            transport = ASGISyncTransport(self.config.app)
+            transport = httpx.ASGITransport(self.config.app, raise_app_exceptions=False)
         elif target.embedded:
             from comms_contract.server import ReferenceServer
 
             self.reference = ReferenceServer(seed=self.seed)
-            transport = ASGISyncTransport(self.reference)
+            transport = httpx.ASGITransport(self.reference, raise_app_exceptions=False)
         return ContractClient(target, self.ledger, transport=transport, settings=self.config.client)
 
     def _preflight(self) -> None:
@@ -127,6 +129,9 @@ class ContractSession:
                 f"{where} redirects ({ex.status}) to {ex.headers.get('location')}"
                 "; use that base URL"
             )
+        # from here on the target has answered like this API: a stalled, oversized or cut
+        # answer is a violation (NO-5XX), no longer "cannot connect" (exit 2)
+        self._client.established = True
         self._first_page = ex
 
     def first_page(self) -> Exchange:
