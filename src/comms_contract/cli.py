@@ -1,27 +1,59 @@
-"""``comms-contract``: run the suite, serve the reference server, print the clause catalog.
+"""comms-contract: run the conformance suite, serve the reference server, list the clauses.
 
 ``run`` is a thin front over pytest: it builds the run's settings, runs the packaged contract
-tests once in-process and turns the per-clause ledger into an exit code:
-0 no MUST violation, 1 at least one, 2 usage, configuration or connection error.
+tests once in-process and turns the per-clause ledger into an exit code (``EXIT_CODES``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from typing import NoReturn
 
 from comms_contract import __version__, catalog
-from comms_contract.config import SETTINGS, build_run_config, values_from
+from comms_contract.config import (
+    SETTINGS,
+    Setting,
+    build_run_config,
+    check_report_path,
+    convert,
+    values_from,
+)
 from comms_contract.http import ConfigError
 from comms_contract.interrupt import RunInterrupted, signals_end_run
 from comms_contract.interrupt import exit_code as interrupt_exit_code
 from comms_contract.server.app import Credentials
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
+EXIT_CODES = """exit codes:
+  0        no MUST clause violated (advisories and skips do not fail a run)
+  1        at least one MUST clause violated (the table above the verdict names them)
+  2        usage, configuration or connection error: one line on stderr, before any request
+           when it is about the input
+  130      interrupted by SIGINT (Ctrl-C); the reports say "interrupted"
+  128+N    interrupted by signal N: 143 SIGTERM (a CI cancel), 129 SIGHUP"""
+SERVE_PORT = Setting(
+    "port", "int", "TCP port to listen on; 0 picks a free one (default 8080)", 8080, 0, 65535
+)
+SERVE_COUNT = Setting(
+    "count", "int", "operations in the generated dataset, 0-100000 (default 160)", 160, 0, 100_000
+)
+SEED = Setting("seed", "int", "dataset and scenario seed (default 0)", 0, 0, 2**32 - 1)
+KIT_TIMEOUT = Setting(
+    "timeout",
+    "seconds",
+    "seconds per scenario before the driver is killed, > 0 (default 30)",
+    30.0,
+    0,
+    3600,
+    positive=True,
+    metavar="SECONDS",
+)
 
 
 class Preset:
@@ -32,12 +64,26 @@ class Preset:
         self.session = None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="comms-contract", description=__doc__.splitlines()[0])
-    p.add_argument("--version", action="version", version=f"comms-contract {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors on one line (exit 2), like every other input error of the tool."""
 
-    r = sub.add_parser("run", help="run the conformance suite (default target: embedded server)")
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"comms-contract: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="comms-contract", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"comms-contract {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser(
+        "run",
+        help="run the conformance suite (default target: the embedded reference server)",
+        description="Run the conformance suite against --base-url (default: the embedded "
+        "reference server) and print one line per clause, the verdict last.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     for setting in SETTINGS:
         r.add_argument(f"--{setting.name}", **setting.option_kwargs())
     r.add_argument(
@@ -48,13 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("-v", "--verbose", action="store_true", help="show pytest's per-test lines")
 
-    s = sub.add_parser("serve", help="run the reference server under uvicorn")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8080)
-    s.add_argument("--count", type=int, default=160, help="operations in the dataset")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--account-id", default=Credentials().account_id)
-    s.add_argument("--auth-token", default=Credentials().auth_token)
+    creds = Credentials()
+    s = sub.add_parser(
+        "serve",
+        help="run the reference server (or one client-kit scenario) on a local port",
+        description="Serve the reference implementation over HTTP until Ctrl-C. Its "
+        "credentials are the mock's own, not a secret. Exit 2 if the port cannot be bound.",
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    for setting in (SERVE_PORT, SERVE_COUNT, SEED):
+        s.add_argument(f"--{setting.name}", **setting.option_kwargs())
+    s.add_argument(
+        "--account-id",
+        default=creds.account_id,
+        metavar="ID",
+        help=f"HTTP Basic user the server accepts (default {creds.account_id})",
+    )
+    s.add_argument(
+        "--auth-token",
+        default=creds.auth_token,
+        metavar="TOKEN",
+        help=f"HTTP Basic secret the server accepts (default {creds.auth_token})",
+    )
     s.add_argument(
         "--scenario",
         metavar="NAME",
@@ -79,22 +140,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="run only these scenarios (repeatable or comma-separated)",
+        help="run only these scenarios (repeatable or comma-separated; default: all)",
     )
-    k.add_argument("--report-json", metavar="PATH")
-    k.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        help="seconds per scenario before the driver is killed",
-    )
-    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--report-json", metavar="PATH", help="write the JSON report to PATH")
+    for setting in (KIT_TIMEOUT, SEED):
+        k.add_argument(f"--{setting.name}", **setting.option_kwargs())
     k.add_argument("--list", action="store_true", help="list the scenarios and clauses, then exit")
     k.add_argument("driver", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
     c = sub.add_parser("clauses", help="print the clause catalog")
     c.add_argument("--markdown", action="store_true", help="as the docs/clauses.md table")
     return p
+
+
+def checked(args: argparse.Namespace, *settings: Setting) -> None:
+    """Convert and range-check ``settings`` in ``args`` in place (defaults when unset)."""
+    for setting in settings:
+        value = getattr(args, setting.attr)
+        if value is None:
+            value = setting.default
+        else:
+            value = convert(setting, value, f"--{setting.name}")
+        setattr(args, setting.attr, value)
 
 
 def run_config_from_args(args: argparse.Namespace):
@@ -223,6 +290,13 @@ def cmd_check_client(args: argparse.Namespace) -> int:
     command = args.driver[1:] if args.driver[:1] == ["--"] else args.driver
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
+        checked(args, KIT_TIMEOUT, SEED)
+        if args.report_json:
+            check_report_path(args.report_json, "--report-json")
+    except ConfigError as exc:
+        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
         report = run_kit(command, args.scenario, timeout=args.timeout, seed=args.seed)
     except UsageError as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
@@ -235,46 +309,46 @@ def cmd_check_client(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from comms_contract import listen
 
+    try:
+        checked(args, SERVE_PORT, SERVE_COUNT, SEED)
+        if args.scenario:
+            from comms_contract.clientkit.scenarios import SCENARIOS
+
+            if args.scenario not in SCENARIOS:
+                raise ConfigError(
+                    f"unknown scenario {args.scenario!r} (choose from: {', '.join(SCENARIOS)})"
+                )
+        elif args.request_log:
+            raise ConfigError("--request-log needs --scenario")
+        sock = listen.bind(args.host, args.port)
+    except ConfigError as exc:
+        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    creds = Credentials(args.account_id, args.auth_token)
     if args.scenario:
-        from comms_contract.clientkit.scenarios import SCENARIOS
         from comms_contract.clientkit.serve import serve_scenario
 
-        if args.scenario not in SCENARIOS:
-            print(
-                f"comms-contract: error: unknown scenario {args.scenario!r} (choose from: "
-                f"{', '.join(SCENARIOS)})",
-                file=sys.stderr,
-            )
-            return EXIT_ERROR
-        creds = Credentials(args.account_id, args.auth_token)
-        return serve_scenario(
-            args.scenario, args.host, args.port, creds, args.seed, args.request_log
-        )
-    if args.request_log:
-        print("comms-contract: error: --request-log needs --scenario", file=sys.stderr)
-        return EXIT_ERROR
+        return serve_scenario(args.scenario, sock, creds, args.seed, args.request_log)
 
     from comms_contract.server import Dataset, ReferenceServer
-    from comms_contract.server.app import Credentials as Creds
 
     app = ReferenceServer(
-        Dataset.generate(count=args.count, seed=args.seed),
-        credentials=Creds(args.account_id, args.auth_token),
-        seed=args.seed,
+        Dataset.generate(count=args.count, seed=args.seed), credentials=creds, seed=args.seed
     )
-    base = f"http://{args.host}:{args.port}"
+    base = listen.base_url(sock)
     print(f"comms-contract reference server: {args.count} operations, seed {args.seed}")
     print(f"  base URL:   {base}   (list: {base}/v1/PushNotifications/Operations)")
     print(f"  account id: {args.account_id}")
     print(f"  auth token: {args.auth_token}   (the mock's own credentials, not a real secret)")
     print(
-        f"  try: COMMS_AUTH_TOKEN={args.auth_token} comms-contract run --base-url {base} "
-        f"--account-id {args.account_id}"
+        f"  try: COMMS_AUTH_TOKEN={shlex.quote(args.auth_token)} comms-contract run "
+        f"--base-url {shlex.quote(base)} --account-id {shlex.quote(args.account_id)}"
     )
+    print("  stop: Ctrl-C")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    listen.serve_forever(app, sock)
     return EXIT_OK
 
 
@@ -290,7 +364,10 @@ def cmd_clauses(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     handler = {
         "run": cmd_run,
         "serve": cmd_serve,

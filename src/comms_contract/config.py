@@ -291,7 +291,7 @@ def parse_rate(text: str) -> float:
     return value / 60 if (m[2] or "s").startswith("m") else value
 
 
-def _convert(setting: Setting, value: Any, where: str) -> Any:
+def convert(setting: Setting, value: Any, where: str) -> Any:
     """A command-line string or a (type-checked) file value -> the setting's value, in range."""
     kind = setting.kind
     if kind in ("flag", "list") or value is None:
@@ -415,19 +415,24 @@ def build_run_config(
     for s in SETTINGS:
         flag = f"{prefix}{s.name}"
         cli = given.get(s.attr)
-        if s.kind == "list":
-            from_file = table.get(s.name, [])
-            values[s.attr] = [*from_file, *(cli or [])]
+        if s.kind == "list":  # clause ids: case-insensitive, a typo gets a suggestion
+            values[s.attr] = [
+                *(
+                    catalog.resolve(c, flag=f"{path}: '{s.name}'")
+                    for c in _ids(table.get(s.name, []))
+                ),
+                *(catalog.resolve(c, flag=flag) for c in _ids(cli or [])),
+            ]
             continue
         if s.kind == "flag":
             values[s.attr] = bool(cli) or bool(table.get(s.name, False))
             continue
         if cli is not None:
-            values[s.attr] = _convert(s, cli, flag)
+            values[s.attr] = convert(s, cli, flag)
         elif s.env and s.env in env:
-            values[s.attr] = _convert(s, env[s.env], s.env)
+            values[s.attr] = convert(s, env[s.env], s.env)
         elif s.name in table:
-            values[s.attr] = _convert(s, table[s.name], f"{path}: '{s.name}'")
+            values[s.attr] = convert(s, table[s.name], f"{path}: '{s.name}'")
         else:
             values[s.attr] = s.default
 
@@ -450,11 +455,8 @@ def build_run_config(
     if len({os.path.abspath(p) for p in reports.values()}) < len(reports):
         raise ConfigError("two reports are given the same path; give each its own file")
 
-    selected = {catalog.resolve(c, flag=f"{prefix}clause") for c in _ids(values["clause"])}
-    policy = Policy.build(
-        values["strict"],
-        [catalog.resolve(c, flag=f"{prefix}downgrade") for c in _ids(values["downgrade"])],
-    )
+    selected = set(values["clause"])
+    policy = Policy.build(values["strict"], values["downgrade"])
     _check_rfc3339_validator()
 
     embedded = base_url is None

@@ -199,8 +199,7 @@ def validator(name: str, *, strict: bool = False) -> Draft202012Validator:
     if not format_checking_active():
         raise RuntimeError(
             "comms_contract: JSON Schema 'date-time' format checking is inactive, so dates "
-            "would not be validated; install rfc3339-validator "
-            "(pip install 'jsonschema[format-nongpl]' rfc3339-validator)"
+            "would not be validated; install it: pip install rfc3339-validator"
         )
     _check_name(name)
     return _validator(name, strict)

@@ -9,6 +9,7 @@ request to a file (``-`` for stdout).
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -79,12 +80,13 @@ class ScenarioApp:
 
 
 def serve_scenario(
-    name: str, host: str, port: int, credentials: Credentials, seed: int, request_log: str | None
+    name: str, sock: socket.socket, credentials: Credentials, seed: int, request_log: str | None
 ) -> int:
-    import uvicorn
+    """Serve scenario ``name`` on the bound socket ``sock`` until Ctrl-C."""
+    from comms_contract import listen
 
     app = ScenarioApp(name, credentials, seed, request_log)
-    base = f"http://{host}:{port}"
+    base = listen.base_url(sock)
     sc = scenario(name)
     print(f"comms-contract scenario {name!r}: {sc.summary}")
     print(f"  expect:      {sc.expect} ({len(app.built.expected)} ids)")
@@ -95,7 +97,7 @@ def serve_scenario(
     print(f"  request log: GET {base}/_kit/log; POST {base}/_kit/reset re-arms the scenario")
     sys.stdout.flush()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
+        listen.serve_forever(app, sock)
     finally:
         app.close()
     return 0
