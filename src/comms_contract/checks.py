@@ -11,7 +11,7 @@ from typing import Any
 
 from comms_contract import STATS_FIELDS, rfc3339, schemas
 from comms_contract.http import Exchange
-from comms_contract.ledger import ClauseViolations, Finding, Ledger
+from comms_contract.ledger import ClauseViolations, Finding, Ledger, Observed
 
 JSON_TYPES = ("application/json", "application/problem+json")
 
@@ -21,6 +21,7 @@ class Verdict:
         self.ledger = ledger
         self.exchange = exchange
         self.failing: list[Finding] = []
+        self._observed: Observed | None = None
 
     def evidence(self) -> tuple[str, ...]:
         if self.exchange is None:
@@ -38,7 +39,9 @@ class Verdict:
         if not self.ledger.wants(clause):
             return  # outside a --clause selection: the ledger would drop it; don't fail the test
         ev = tuple(evidence) if evidence is not None else self.evidence()
-        finding = Finding(clause, message, ev, advisory)
+        if self._observed is None and self.exchange is not None:
+            self._observed = self.exchange.observed()  # once per exchange: it scrubs the body
+        finding = Finding(clause, message, ev, advisory, self._observed)
         if self.ledger.fails_run(finding):
             self.failing.append(finding)
         else:

@@ -26,7 +26,14 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from comms_contract import OPERATIONS_PATH
-from comms_contract.ledger import BrokenAnswer, BudgetExhausted, Finding, Ledger, TargetError
+from comms_contract.ledger import (
+    BrokenAnswer,
+    BudgetExhausted,
+    Finding,
+    Ledger,
+    Observed,
+    TargetError,
+)
 from comms_contract.redact import MIN_REMOTE_SECRET, MIN_SECRET, REDACTOR, redact, scrub_bytes
 
 EMBEDDED_BASE = "http://embedded.comms-contract.invalid"
@@ -300,6 +307,17 @@ class Exchange:
     def line(self) -> str:
         """A one-line summary for evidence: request and status."""
         return redact(f"{self.method} {self.full_url} -> {self.status} ({self.content_type})")
+
+    def observed(self, body_limit: int = 200) -> Observed:
+        """This exchange as a finding's structured evidence (scrubbed, body shortened)."""
+        return Observed(
+            self.method,
+            redact(self.full_url),
+            self.status,
+            redact(self.content_type),
+            self.snippet(body_limit),
+            self.curl(),
+        )
 
     def snippet(self, limit: int = 300) -> str:
         # redact the whole body first: a cut could leave half a secret the redactor misses;

@@ -14,30 +14,100 @@ clauses are skipped with the reasons the checks gave.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from comms_contract.catalog import Policy, clauses
 
 
 @dataclass(frozen=True)
+class Observed:
+    """The exchange a finding is about, as the reports show it (every text already scrubbed).
+
+    ``body`` is a short excerpt of the response body (a few hundred characters at most);
+    ``curl`` replays the single request with credentials taken from the environment.
+    """
+
+    method: str
+    url: str
+    status: int
+    content_type: str = ""
+    body: str = ""
+    curl: str = ""
+
+
+@dataclass(frozen=True)
 class Finding:
+    """One violation (or advisory) of one clause.
+
+    ``evidence`` holds free-form lines (walk transcripts, the request line, a curl command);
+    ``exchange``, when the check had one, the same request in structured form; ``test``, the
+    contract test that found it (set by the plugin when it records the finding).
+    """
+
     clause: str
     message: str
     evidence: tuple[str, ...] = ()
     advisory: bool = False  # a SHOULD-not inside a MUST clause (e.g. next == "")
+    exchange: Observed | None = None
+    test: str = ""
+
+
+# findings shown in one exception message (pytest prints it for -v runs and plain pytest runs)
+MESSAGE_FINDINGS = 5
+MESSAGE_EVIDENCE_LINES = 4
 
 
 class ClauseViolations(AssertionError):
-    """One or more MUST findings; the message names every clause id."""
+    """One or more MUST findings; the message names every clause id.
+
+    The message is bounded (a few findings, a few evidence lines each, then a count): a page
+    with a thousand bad operations must not print a thousand paragraphs; the reports keep all.
+    """
 
     def __init__(self, findings: Iterable[Finding]) -> None:
         self.findings = tuple(findings)
         lines = []
-        for f in self.findings:
+        shown = simplest_first(self.findings)[:MESSAGE_FINDINGS]
+        for f in shown:
             lines.append(f"[{f.clause}] {f.message}")
-            lines.extend(f"    {e}" for e in f.evidence)
+            lines.extend(f"    {e}" for e in f.evidence[:MESSAGE_EVIDENCE_LINES])
+            if len(f.evidence) > MESSAGE_EVIDENCE_LINES:
+                lines.append(f"    ... {len(f.evidence) - MESSAGE_EVIDENCE_LINES} more lines")
+        rest = len(self.findings) - len(shown)
+        if rest:
+            ids = ", ".join(sorted({f.clause for f in self.findings}))
+            lines.append(f"... and {rest} more findings ({ids}): all of them are in the reports")
         super().__init__("\n".join(lines))
+
+
+_ESCAPED = re.compile(r"\\[xuU][0-9a-fA-F]{2}|%[0-9A-Fa-f]{2}|[^\x20-\x7e]")
+
+
+def oddness(text: str) -> int:
+    """How hard ``text`` is to read: escapes, percent-encodings and non-ASCII characters."""
+    return len(_ESCAPED.findall(text))
+
+
+def simplicity(f: Finding) -> tuple[int, int, str]:
+    """Sort key: readable before escaped or mojibake, then shortest request and message."""
+    where = f.exchange.url if f.exchange is not None else ""
+    text = f"{f.message} {where}"
+    return (oddness(text), len(text), text)
+
+
+def simplest_first(findings: Sequence[Finding]) -> list[Finding]:
+    return sorted(findings, key=simplicity)
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def kind(f: Finding) -> str:
+    """Findings that differ only in numbers (``operations/3/stats/sent`` and
+    ``operations/7/stats/sent``) are one kind: the terminal shows one example per kind."""
+    return _NUMBERS.sub("#", f.message)
 
 
 class TargetError(BaseException):
@@ -85,6 +155,16 @@ class Ledger:
     policy: Policy = field(default_factory=Policy)
     selected: frozenset[str] | None = None
     findings: dict[str, list[Finding]] = field(default_factory=dict)
+    # clause id -> how many findings were recorded in all, repeats included
+    recorded: dict[str, int] = field(default_factory=dict)
+    # clause ids a test of this session carries in its markers or reported on (the plugin's
+    # summary for a user's own tests lists only these)
+    touched: set[str] = field(default_factory=set)
+    # clause id -> the tests whose markers name it (what ``--clause ID`` selects)
+    marked: dict[str, list[str]] = field(default_factory=dict)
+    # clause id -> seconds spent in the tests that check it (a test's time is split evenly
+    # among its clauses, so the clause times add up to the tests' time)
+    seconds: dict[str, float] = field(default_factory=dict)
     checked: dict[str, list[str]] = field(default_factory=dict)
     skips: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -92,6 +172,7 @@ class Ledger:
     observed: set[str] = field(default_factory=set)  # clauses the current test observed
     lacking: dict[str, list[str]] = field(default_factory=dict)  # ... and why it could not
     idle: dict[str, list[str]] = field(default_factory=dict)  # tests that passed, observing nothing
+    _messages: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     def wants(self, clause: str) -> bool:
         return self.selected is None or clause in self.selected
@@ -99,11 +180,17 @@ class Ledger:
     def record(self, finding: Finding) -> None:
         if not self.wants(finding.clause):
             return
+        self.touched.add(finding.clause)
+        self.recorded[finding.clause] = self.recorded.get(finding.clause, 0) + 1
         bucket = self.findings.setdefault(finding.clause, [])
-        if all(f.message != finding.message for f in bucket):
+        seen = self._messages.setdefault(finding.clause, set())
+        if finding.message not in seen:
+            seen.add(finding.message)
             bucket.append(finding)
 
     def mark_checked(self, clause: str, by: str) -> None:
+        if self.wants(clause):
+            self.touched.add(clause)
         if self.wants(clause) and by not in self.checked.setdefault(clause, []):
             self.checked[clause].append(by)
 
@@ -167,9 +254,9 @@ class Ledger:
             downgraded = c.id in self.policy.downgraded
             failing = [f for f in found if not f.advisory]
             if failing and level == "MUST" and not downgraded:
-                status, message = "fail", failing[0].message
+                status, message = "fail", simplest_first(failing)[0].message
             elif found:
-                status, message = "advisory", found[0].message
+                status, message = "advisory", simplest_first(found)[0].message
                 if downgraded:
                     message = f"(MUST downgraded to advisory by configuration) {message}"
             elif tests:

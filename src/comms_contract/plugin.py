@@ -7,6 +7,7 @@ a ``comms_*`` fixture; then it records each clause's result and writes the repor
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -86,7 +87,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if requested and getattr(config.option, "hypothesis_seed", None) is None:
         # the contract's generated cases follow --comms-seed, so a verdict is reproducible
         config.option.hypothesis_seed = run_config.seed
+    problem = selection_problem(run_config)
+    if problem:
+        raise pytest.UsageError(f"comms-contract: {problem}")
     session = ContractSession(run_config)
+    session.runner = preset is not None  # the runner prints the report itself
     if preset is not None:
         preset.session = session
     install(session)
@@ -144,16 +149,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         session = current()
     except RuntimeError as exc:
         raise pytest.UsageError(str(exc)) from None
+    ledger = session.ledger
     for item in items:
         for cid in clause_ids(item):
             catalog.get(cid)  # an unknown id in a marker is a suite bug: fail loudly
-    if session.ledger.selected is None:
+            tests = ledger.marked.setdefault(cid, [])
+            if _test_name(item) not in tests:
+                tests.append(_test_name(item))
+    if ledger.selected is None:
         return
-    keep = [i for i in items if set(clause_ids(i)) & session.ledger.selected or not clause_ids(i)]
+    keep = [i for i in items if observes(i) & ledger.selected or not clause_ids(i)]
     dropped = [i for i in items if i not in keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+    if not any(clause_ids(i) for i in keep):
+        raise pytest.UsageError(
+            f"comms-contract: no check observes {', '.join(sorted(ledger.selected))} "
+            "(see 'comms-contract clauses')"
+        )
+
+
+# Observed by the suite's HTTP client on every answer, whichever test sent the request: a
+# selection of these runs every test (any request may be the one the target throttles).
+CLIENT_OBSERVED = frozenset({"RETRY-AFTER-429", "RETRY-AFTER-503"})
+
+
+def observes(item: pytest.Item) -> set[str]:
+    """The clauses a contract test can report on: its markers, plus what the client sees."""
+    ids = set(clause_ids(item))
+    return ids | CLIENT_OBSERVED if ids else ids
+
+
+def selection_problem(run_config: RunConfig) -> str | None:
+    """Why a ``--clause`` selection cannot be checked as given (None when it can)."""
+    selected = run_config.selected or frozenset()
+    if "METHODS" in selected and not run_config.probe_methods:
+        return (
+            "--clause METHODS needs --probe-methods: METHODS is checked by sending "
+            "POST/PUT/PATCH/DELETE, which a default (read-only) run never does"
+        )
+    return None
+
+
+def _test_name(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[-1] if "::" in item.nodeid else item.name
+
+
+def _contract_item(item: pytest.Item) -> bool:
+    return str(item.path).startswith(str(contracts_dir()))
 
 
 @pytest.fixture(scope="session")
@@ -203,6 +247,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     ids = clause_ids(item)
     if not ids:
         return rep
+    ledger = current().ledger
+    for cid in ids:  # for the summary (clauses touched) and JUnit (time per clause)
+        if ledger.wants(cid):
+            ledger.touched.add(cid)
+            ledger.seconds[cid] = ledger.seconds.get(cid, 0.0) + rep.duration / len(ids)
     if call.when == "call":
         try:
             return _report_call(item, call, rep, ids)
@@ -267,17 +316,21 @@ def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str])
         rep.longrepr = redact(str(rep.longrepr))
         return rep
     for f in violations:
-        ledger.record(f)
+        ledger.record(replace(f, test=name))
     if not any(ledger.fails_run(f) for f in violations):
         rep.outcome = "passed"
         rep.longrepr = None
         return rep
-    text = redact(str(rep.longrepr))
     clauses_hit = sorted({f.clause for f in violations if ledger.fails_run(f)})
-    rep.longrepr = (
-        f"{text}\n\nclauses violated: {', '.join(clauses_hit)}  (seed {session.seed})\n"
-        f"reproduce: {session.suite_command(clauses_hit[0])}"
-    )
+    if item.config.get_verbosity() >= 1 or not _contract_item(item):
+        text = redact(str(rep.longrepr))  # frames: asked for (-v), or the user's own test
+    else:  # the findings, without Python frames (they are the suite's, not the user's)
+        text = redact(str(ClauseViolations(violations)))
+    rep.longrepr = f"{text}\n\nclauses violated: {', '.join(clauses_hit)}  (seed {session.seed})"
+    if _contract_item(item):
+        rep.longrepr += "\n" + "\n".join(
+            f"reproduce: {session.suite_command(cid)}" for cid in clauses_hit[:3]
+        )
     return rep
 
 
@@ -290,7 +343,7 @@ def _broken_answer(item, rep, session: ContractSession, broken: BrokenAnswer, id
     target that stalls every request still ends within minutes."""
     ledger = session.ledger
     finding = broken.finding
-    ledger.record(finding)
+    ledger.record(replace(finding, test=item.nodeid.split("::", 1)[-1]))
     ledger.mark_checked(finding.clause, "every request the run sent")
     name = item.nodeid.split("::", 1)[-1]
     for cid in ids:
@@ -344,7 +397,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         run = current()
     except RuntimeError:
         return
-    nothing = not any(run.ledger.checked.values()) and not run.ledger.findings
+    nothing = not run.ledger.touched
     if nothing and not run.errors and not run.interrupted:
         return  # no contract test ran: stay out of the user's way
     write_reports(run)
@@ -359,8 +412,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         run = current()
     except RuntimeError:
         return
-    if not any(run.ledger.checked.values()) and not run.ledger.findings:
-        return  # nothing checked (or the target was unusable: the runner prints the reason)
+    if run.runner or not run.ledger.touched:
+        return  # the runner prints its own report; or no contract test ran
     terminalreporter.section("comms-contract clauses")
-    for line in report.terminal_lines(run, colour=terminalreporter.hasmarkup):
+    lines = report.terminal_lines(
+        run,
+        colour=terminalreporter.hasmarkup,
+        width=terminalreporter._tw.fullwidth,
+        verbose=config.get_verbosity() >= 2,
+        only_touched=True,
+    )
+    for line in lines:
         terminalreporter.write_line(line)

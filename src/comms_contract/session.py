@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import shlex
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,7 @@ class ContractSession:
         self.interrupted: str | None = None
         self.reports_written = False
         self.broken_answers = 0  # requests that got no complete answer (see plugin)
+        self.runner = False  # True under ``comms-contract run``, which prints the report
         self._client: ContractClient | None = None
         self._first_page: Exchange | None = None
         self.reference = None
@@ -186,29 +188,44 @@ class ContractSession:
         return self.config.target.root
 
     def suite_command(self, clause: str | None = None) -> str:
-        if self.config.app_spec:
-            parts = [
-                "pytest",
-                "--pyargs",
-                "comms_contract.contracts",
-                "--comms-app",
-                self.config.app_spec,
-                "--comms-profile",
-                self.profile.name,
-                "--comms-seed",
-                str(self.seed),
-            ]
-            if self.strict:
-                parts.append("--comms-strict")
-            return " ".join([*parts, *(["--comms-clause", clause] if clause else [])])
-        parts = ["comms-contract", "run"]
-        if not self.config.target.embedded:
-            parts += ["--base-url", self.config.target.root]
-        parts += ["--profile", self.profile.name, "--seed", str(self.seed)]
+        """The command that replays this run, or only ``clause``'s checks, with the same seed,
+        profile, strictness, throttling and budget (credentials stay in the environment).
+
+        With the same seed a test draws the same cases, so a replay sends the requests that
+        found the failure (the clause's tests are the ones the run reported it from first).
+        """
+        cfg = self.config
+        client = cfg.client
+        app = bool(cfg.app_spec)
+        flag = (lambda name: f"--comms-{name}") if app else (lambda name: f"--{name}")
+        if app:
+            parts = ["pytest", "--pyargs", "comms_contract.contracts", "--comms-app"]
+            parts.append(shlex.quote(cfg.app_spec or ""))
+        else:
+            parts = ["comms-contract", "run"]
+            if not cfg.target.embedded:
+                parts += ["--base-url", shlex.quote(cfg.target.root)]
+        parts += [flag("profile"), self.profile.name, flag("seed"), str(self.seed)]
         if self.strict:
-            parts.append("--strict")
+            parts.append(flag("strict"))
+        if clause and clause in cfg.policy.downgraded:
+            parts += [flag("downgrade"), clause]
+        defaults = ClientSettings()
+        if client.rate_limit:
+            rate = f"{client.rate_limit:g}" if app else f"{client.rate_limit:g}/s"
+            parts += [flag("rate-limit"), rate]
+        if client.max_requests is not None:
+            parts += [flag("max-requests"), str(client.max_requests)]
+        if client.timeout != defaults.timeout:
+            parts += [flag("timeout"), f"{client.timeout:g}"]
+        if client.max_wait != defaults.max_wait:
+            parts += [flag("max-wait"), f"{client.max_wait:g}"]
+        if cfg.probe_methods:
+            parts.append(flag("probe-methods"))
+        if cfg.allow_insecure_http:
+            parts.append(flag("allow-insecure-http"))
         if clause:
-            parts += ["--clause", clause]
+            parts += [flag("clause"), clause]
         return " ".join(parts)
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -227,7 +227,10 @@ class Findings:
 
     def extend(self, findings: Iterable[Finding]) -> None:
         for f in findings:
-            self.add(f.clause, f.message, evidence=f.evidence)
+            if not self.ledger.fails_run(f):
+                self.ledger.record(f)
+            elif all((g.clause, g.message) != (f.clause, f.message) for g in self.items):
+                self.items.append(f)  # as found: keeps its structured exchange
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -237,9 +240,7 @@ def raise_findings(session: Any, findings: Sequence[Finding]) -> None:
     """Fail with every finding, each with a replay command for its clause."""
     if findings:
         raise ClauseViolations(
-            Finding(
-                f.clause, f.message, (*f.evidence, "replay: " + session.suite_command(f.clause))
-            )
+            replace(f, evidence=(*f.evidence, "replay: " + session.suite_command(f.clause)))
             for f in findings
         )
 
