@@ -43,10 +43,11 @@ def test_failing_walk_is_printed_with_tokens_and_a_replay_command() -> None:
         CursorOnCreatedAtOnly(seed=DATASET_SEED), clauses=["WALK-EXACTLY-ONCE"], seed=RUN_SEED
     )
     clause = next(c for c in document(out.session)["clauses"] if c["id"] == "WALK-EXACTLY-ONCE")
-    text = "\n".join(clause["evidence"])
+    text = "\n".join(line for e in clause["evidence"] for line in e["details"])
     assert "pageToken=" in text, text
     assert "page 2: GET " in text, text
-    assert "replay: comms-contract run" in text and "--clause WALK-EXACTLY-ONCE" in text, text
+    replay = clause["reproduce"]
+    assert replay.startswith("comms-contract run") and "--clause WALK-EXACTLY-ONCE" in replay
     assert "reference-auth-token" not in text
 
 

@@ -160,7 +160,7 @@ def test_html_report_structure(failing_run):
         "in-process ASGI app FiveHundredOnStatus",
     ):
         assert fact in text
-    assert "--seed 7 --clause NO-5XX" in text
+    assert "--seed 7 --max-wait 0.01 --clause NO-5XX" in text  # the run's options, replayed
     assert "<script>" not in page_text
 
 
@@ -182,7 +182,18 @@ def test_html_escapes_and_redacts_hostile_values():
                 "status": "fail",
                 "message": '"><iframe>',
                 "reproduce": "comms-contract run --seed 1 --clause NO-5XX",
-                "evidence": ["Authorization: Basic " + ECHOED],
+                "findings_total": 1,
+                "evidence": [
+                    {
+                        "clause": "NO-5XX",
+                        "message": "500",
+                        "advisory": False,
+                        "test": "test_x",
+                        "request": None,
+                        "curl": "",
+                        "details": ["Authorization: Basic " + ECHOED],
+                    }
+                ],
             }
         ],
     }

@@ -138,8 +138,8 @@ def test_failing_run_leaks_no_secret(subprocess_run):
 def test_page_tokens_stay_visible_in_repro_commands(subprocess_run):
     _, out, forged = subprocess_run
     doc = json.loads((out / "r.json").read_text())
-    evidence = [e for c in doc["clauses"] for e in c["evidence"]]
-    repro = [e for e in evidence if e.startswith("reproduce: curl") and forged in e]
+    evidence = [e["curl"] for c in doc["clauses"] for e in c["evidence"]]
+    repro = [e for e in evidence if e.startswith("curl") and forged in e]
     assert repro, f"{forged} not in any repro command"
     assert '"$COMMS_ACCOUNT_ID:$COMMS_AUTH_TOKEN"' in repro[0]
 

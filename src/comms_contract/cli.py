@@ -170,15 +170,25 @@ def run_config_from_args(args: argparse.Namespace):
 
 
 def run_suite(
-    run_config, *, verbose: bool = False, extra_args: Sequence[str] = ()
+    run_config,
+    *,
+    verbose: bool = False,
+    extra_args: Sequence[str] = (),
+    plugins: Sequence[object] = (),
 ) -> tuple[int, object]:
-    """Run the packaged contract tests once, in-process; returns (exit code, session)."""
+    """Run the packaged contract tests once, in-process; returns (exit code, session).
+
+    pytest's own terminal output is off unless ``verbose``: the caller prints the clause
+    report (``report.terminal_lines``), so no Python frame or test id reaches a default run.
+    """
     import pytest
 
     from comms_contract.paths import contracts_dir
 
     preset = Preset(run_config)
     here = contracts_dir()
+    # verbose: pytest's per-test lines and failures (short frames); otherwise no terminal
+    terminal = ["-v", "--tb=short", "-rfE", "--no-header"] if verbose else ["-p", "no:terminal"]
     args = [
         str(here),
         "--rootdir",
@@ -188,9 +198,7 @@ def run_suite(
         "-p",
         "no:cacheprovider",
         "--assert=plain",  # checks raise ClauseViolations; rewriting plugins cost ~2 s a run
-        "--tb=short",
-        "--no-header",
-        "-q" if verbose else "-qq",
+        *terminal,
         "-W",
         "ignore::DeprecationWarning",
         f"--hypothesis-seed={run_config.seed}",
@@ -206,7 +214,7 @@ def run_suite(
         scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
         if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
             hypothesis.configuration.set_hypothesis_home_dir(scratch.name)
-        code = pytest.main(args, plugins=[preset])
+        code = pytest.main(args, plugins=[preset, *plugins])
     except RunInterrupted as exc:  # before pytest's session began: pytest did not catch it
         code = pytest.ExitCode.INTERRUPTED
         interrupted = exc.signal_name
@@ -254,7 +262,13 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    code, session = run_suite(config, verbose=args.verbose)
+    from comms_contract.progress import Progress
+
+    progress = Progress()
+    try:
+        code, session = run_suite(config, verbose=args.verbose, plugins=[progress])
+    finally:
+        progress.stop()
     if received and session is None:  # pytest swallowed it before the session existed
         from comms_contract.session import ContractSession
 
@@ -272,9 +286,29 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
         )
         return interrupt_exit_code(getattr(signal, name, signal.SIGINT))
     if session is not None:
-        for err in session.errors:
-            print(f"comms-contract: error: {err}", file=sys.stderr)
+        print_report(session, verbose=args.verbose)
     return code
+
+
+def print_report(session, *, verbose: bool = False) -> None:
+    """Run errors once, on stderr; then the clause report on stdout, its verdict last.
+
+    A run that observed nothing (the target unreachable, credentials rejected) prints only
+    the error line: a table of skipped clauses would bury it.
+    """
+    from comms_contract import report
+
+    ledger = session.ledger
+    for err in session.errors:
+        print(f"comms-contract: error: {err}", file=sys.stderr)
+    sys.stderr.flush()
+    observed = any(ledger.checked.values()) or ledger.findings
+    if session.errors and not observed:
+        return
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    for line in report.terminal_lines(session, colour=colour, verbose=verbose):
+        print(line)
+    sys.stdout.flush()
 
 
 def cmd_check_client(args: argparse.Namespace) -> int:

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from comms_contract.redact import redact
-from comms_contract.report import document
+from comms_contract.report import document, shorten_runs
 from comms_contract.session import ContractSession
 
 STATUS_ORDER = ("fail", "advisory", "pass", "skipped")
-EVIDENCE_LINES = 30  # per clause; the JSON report keeps all of it
+EVIDENCE_FINDINGS = 10  # per clause; the JSON report keeps more
+DETAIL_LINES = 12  # transcript lines per finding
 
 CSS = """
 :root { --fail:#c62828; --advisory:#b26a00; --pass:#2e7d32; --skipped:#6b7280;
@@ -69,6 +70,37 @@ def _e(value: Any) -> str:
     return html.escape(redact(str(value)), quote=True)
 
 
+def _short(value: Any) -> str:
+    """Scrubbed first, then long unbroken values (a pageToken of thousands of characters)
+    shortened in place, then escaped: never cut before scrubbing, a cut could hide a secret
+    from the redactor."""
+    return html.escape(shorten_runs(redact(str(value))), quote=True)
+
+
+def evidence_lines(c: dict[str, Any]) -> str:
+    """A clause's findings (at most ``EVIDENCE_FINDINGS``) as text: message, request, body
+    excerpt, curl and details, one paragraph per finding."""
+    out: list[str] = []
+    for e in c["evidence"][:EVIDENCE_FINDINGS]:
+        out.append(e["message"])
+        req = e["request"]
+        if req:
+            ct = req["content_type"]
+            out.append(f"  {req['method']} {req['url']} -> {req['status']} ({ct})")
+            if req.get("body_excerpt"):
+                out.append(f"  body: {req['body_excerpt']}")
+        if e["curl"]:
+            out.append(f"  {e['curl']}")
+        details = e["details"][:DETAIL_LINES]
+        out.extend(f"  {d}" for d in details)
+        if len(e["details"]) > len(details):
+            out.append(f"  ... {len(e['details']) - len(details)} more lines")
+    more = c.get("findings_total", len(c["evidence"])) - min(EVIDENCE_FINDINGS, len(c["evidence"]))
+    if more > 0:
+        out.append(f"... {more} more findings in the JSON report")
+    return "\n".join(out)
+
+
 def render(doc: dict[str, Any]) -> str:
     """The report page for a (redacted) JSON report document."""
     clauses = doc["clauses"]
@@ -119,7 +151,7 @@ def render(doc: dict[str, Any]) -> str:
         out.append(
             f'<tr class="{_e(c["status"])}" data-clause="{_e(c["id"])}"><td class="id">{link}</td>'
             f'<td>{_e(level)}</td><td><span class="status {_e(c["status"])}">'
-            f'{_e(c["status"].upper())}</span></td><td class="msg">{_e(c["message"])}</td></tr>'
+            f'{_e(c["status"].upper())}</span></td><td class="msg">{_short(c["message"])}</td></tr>'
         )
     out.append("</tbody></table>")
     findings = [c for c in clauses if c["status"] in ("fail", "advisory")]
@@ -129,15 +161,11 @@ def render(doc: dict[str, Any]) -> str:
             out.append(
                 f'<div class="failure {_e(c["status"])}" id="failure-{_e(c["id"])}">'
                 f'<h3>{_e(c["id"])} <span class="status {_e(c["status"])}">'
-                f"{_e(c['status'].upper())}</span></h3><p>{_e(c['message'])}</p>"
+                f"{_e(c['status'].upper())}</span></h3><p>{_short(c['message'])}</p>"
             )
             if c["evidence"]:
                 out.append('<div class="label">Evidence</div>')
-                shown = c["evidence"][:EVIDENCE_LINES]
-                more = len(c["evidence"]) - len(shown)
-                if more:
-                    shown = [*shown, f"... {more} more lines in the JSON report"]
-                out.append(f'<pre class="evidence">{_e(chr(10).join(shown))}</pre>')
+                out.append(f'<pre class="evidence">{_short(evidence_lines(c))}</pre>')
             out.append('<div class="label">Replay this clause (same seed)</div>')
             out.append(f'<pre class="reproduce">{_e(c["reproduce"])}</pre></div>')
         out.append("</section>")

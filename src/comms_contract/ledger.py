@@ -172,7 +172,7 @@ class Ledger:
     observed: set[str] = field(default_factory=set)  # clauses the current test observed
     lacking: dict[str, list[str]] = field(default_factory=dict)  # ... and why it could not
     idle: dict[str, list[str]] = field(default_factory=dict)  # tests that passed, observing nothing
-    _messages: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _messages: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def wants(self, clause: str) -> bool:
         return self.selected is None or clause in self.selected
@@ -183,10 +183,13 @@ class Ledger:
         self.touched.add(finding.clause)
         self.recorded[finding.clause] = self.recorded.get(finding.clause, 0) + 1
         bucket = self.findings.setdefault(finding.clause, [])
-        seen = self._messages.setdefault(finding.clause, set())
-        if finding.message not in seen:
-            seen.add(finding.message)
+        seen = self._messages.setdefault(finding.clause, {})
+        at = seen.get(finding.message)
+        if at is None:
+            seen[finding.message] = len(bucket)
             bucket.append(finding)
+        elif simplicity(finding) < simplicity(bucket[at]):
+            bucket[at] = finding  # the same finding on a simpler request: show that one
 
     def mark_checked(self, clause: str, by: str) -> None:
         if self.wants(clause):

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from comms_contract import __version__
+from comms_contract import OPERATIONS_PATH, __version__
 from comms_contract.ledger import ClauseResult, Finding, kind, simplest_first
 from comms_contract.redact import redact
 from comms_contract.session import ContractSession
@@ -25,6 +25,7 @@ COLOURS = {
     **{"pass": "32", "fail": "31", "advisory": "33", "skipped": "90"},
     **{"error": "31", "interrupted": "33"},
 }
+STATUS_WORDS = ("pass", "fail", "advisory", "skipped")
 FINDINGS_PER_CLAUSE = 200  # in the JSON report; findings_total says how many there were
 DETAIL_LINES = 40  # free-form evidence lines kept per finding in the JSON report
 TERMINAL_LINES = 200  # what a default run may print, at most (examples shrink to fit)
@@ -258,6 +259,8 @@ def _request_line(f: dict[str, Any], root: str) -> str:
         url = req["url"]
         if url.startswith(root):
             url = url[len(root) :] or "/"
+        if url.startswith(OPERATIONS_PATH):  # the one path of the API: the query is the news
+            url = "…/Operations" + url[len(OPERATIONS_PATH) :]
         ct = f" {req['content_type']}" if req["content_type"] else ""
         return shorten_runs(f"{req['method']} {url} -> {req['status']}{ct}")
     if f["details"]:
@@ -295,7 +298,7 @@ def clause_block(
     groups = _kinds(findings)
     shown = groups if verbose else groups[:examples]
     for group in shown:
-        f = finding_document(group[0])  # scrubbed where its data entered
+        f = _redacted(finding_document(group[0]))  # scrubbed before anything is shortened
         out += _wrap(f["message"], width, pad + "  ", pad + "- ", max_lines=0 if verbose else 2)
         line = _request_line(f, root)
         if line:
@@ -310,16 +313,8 @@ def clause_block(
     if rest_kinds > 0:
         rest = sum(len(g) for g in groups[len(shown) :])
         out += _wrap(
-            f"and {rest} more finding{'s' * (rest != 1)} of {rest_kinds} other "
-            f"kind{'s' * (rest_kinds != 1)}: in the reports (--report-json), or run with -v",
-            width,
-            pad,
-            pad,
-        )
-    elif not verbose and len(findings) > len(shown):
-        more = len(findings) - len(shown)
-        out += _wrap(
-            f"and {more} more like {'them' if len(shown) > 1 else 'it'}: in the reports, or -v",
+            f"and {rest_kinds} more kind{'s' * (rest_kinds != 1)} ({rest} finding"
+            f"{'s' * (rest != 1)}): in the reports (--report-json), or run with -v",
             width,
             pad,
             pad,
@@ -342,6 +337,23 @@ def terminal_lines(
     session's tests carried or reported on (a user's own tests), and count the others."""
     width = width or terminal_width()
     doc = document(session)
+    lines: list[str] = []
+    for examples in (3, 2, 1, 0):  # fewer examples until the report fits TERMINAL_LINES
+        lines = _render(session, doc, colour, width, verbose, only_touched, examples)
+        if verbose or len(lines) <= TERMINAL_LINES:
+            break
+    return lines
+
+
+def _render(
+    session: ContractSession,
+    doc: dict[str, Any],
+    colour: bool,
+    width: int,
+    verbose: bool,
+    only_touched: bool,
+    most_examples: int,
+) -> list[str]:
     ledger = session.ledger
     by_id = {r.id: r for r in ledger.results()}
     clauses = doc["clauses"]
@@ -353,11 +365,11 @@ def terminal_lines(
         f"comms-contract {__version__}: {doc['target']['base_url']}  "
         f"profile={doc['profile']} seed={doc['seed']}{' strict' if doc['strict'] else ''}"
     )
-    lines = _wrap(header, width, "    ")
+    lines = _wrap(header, width, "    ", max_lines=2)
     idw = max((len(c["id"]) for c in clauses), default=10)
     col = 2 + 8 + 1 + idw + 1 + 6 + 1
     failing = sum(c["status"] in ("fail", "advisory") for c in clauses)
-    examples = examples_per_clause(failing)
+    examples = min(most_examples, examples_per_clause(failing))
     root = session.config.target.root
     for c in clauses:
         status = _paint(f"{c['status'].upper():<8}", c["status"], colour)
@@ -366,21 +378,22 @@ def terminal_lines(
         msg = c["message"]
         if c["status"] in ("fail", "advisory"):
             total = c["findings_total"]
+            kinds = len({kind(f) for f in by_id[c["id"]].findings})
+            msg = ""
             if total > 1:
-                msg = f"{total} findings, simplest first:"
-            else:
-                msg = ""
+                msg = f"{total} findings" + (f" of {kinds} kinds" if kinds > 1 else "") + ", e.g.:"
+        most = 2 if c["status"] == "skipped" else 1  # a skip's reason says what to do
         row = _wrap(
-            shorten_runs(msg), width - (visible - len(first)), " " * col, first, max_lines=2
+            shorten_runs(msg), width - (visible - len(first)), " " * col, first, max_lines=most
         )
         if width - col < 24 and msg:  # a narrow terminal: the message goes under the row
-            row = [first.rstrip(), *_wrap(shorten_runs(msg), width, " " * 11, " " * 11, 2)]
+            row = [first.rstrip(), *_wrap(shorten_runs(msg), width, " " * 11, " " * 11, most)]
         lines += [r.rstrip() for r in row]
         if c["status"] in ("fail", "advisory"):
             lines += clause_block(
                 c,
                 list(by_id[c["id"]].findings),
-                examples=1 if c["status"] == "advisory" else examples,
+                examples=min(1, examples) if c["status"] == "advisory" else examples,
                 width=width,
                 root=root,
                 verbose=verbose,
@@ -394,14 +407,13 @@ def terminal_lines(
             "  ",
             max_lines=2,
         )
-    counts = {s: sum(c["status"] == s for c in clauses) for s in ("pass", "fail", "advisory")}
-    counts["skipped"] = sum(c["status"] == "skipped" for c in clauses)
+    counts = {s: sum(c["status"] == s for c in clauses) for s in STATUS_WORDS}
+    shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no clauses"
+    waited = f", waited {doc['waited_s']:.1f} s" if doc["waited_s"] else ""
     result = doc["result"].upper()
     tail = (
-        f"  ({counts['pass']} pass, {counts['fail']} fail, {counts['advisory']} advisory, "
-        f"{counts['skipped']} skipped)  {doc['requests']} requests in {doc['duration_s']:.1f}s"
-        + (f" (waited {doc['waited_s']:.1f}s)" if doc["waited_s"] else "")
-        + f"  seed={doc['seed']}"
+        f"  {shown} · {doc['requests']} requests, {doc['duration_s']:.1f} s{waited}, "
+        f"seed {doc['seed']}"
     )
     if doc["errors"]:
         tail = f"  ({len(doc['errors'])} run error{'s' * (len(doc['errors']) != 1)}, above)"
