@@ -32,11 +32,15 @@ class Progress:
         delay: float = DELAY_S,
         interval: float | None = None,
     ) -> None:
+        self._owned = False
         if stream is None:
-            stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
-            self._owned = True
-        else:
-            self._owned = False
+            try:
+                fd = os.dup(sys.stderr.fileno())
+            except (AttributeError, OSError, ValueError):  # stderr replaced (in-process use)
+                stream = sys.stderr
+            else:
+                stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="replace")
+                self._owned = True
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
         self.interval = interval or (TICK_S if self.tty else LOG_INTERVAL_S)
