@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from loopback import serve
 
+from comms_contract.paths import contracts_dir
 from comms_contract.server import ReferenceServer
 from comms_contract.server.app import Credentials
 
@@ -125,3 +126,32 @@ def test_a_signal_before_the_first_request_still_says_interrupted(tmp_path):
     if (tmp_path / "r.json").exists():
         assert json.loads((tmp_path / "r.json").read_text())["result"] == "interrupted"
     assert not list((tmp_path / "tmp").glob("comms-contract-*"))
+
+
+def test_sigterm_ends_a_plain_pytest_contract_run_with_an_interrupted_report(tmp_path):
+    """The plugin arms the same handlers under plain pytest: exit 143, report "interrupted"."""
+    app = SlowServer()
+    env = {**os.environ, "COMMS_AUTH_TOKEN": CREDS.auth_token}
+    report = tmp_path / "r.json"
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    here = str(contracts_dir())  # --pyargs comms_contract.contracts once installed as a wheel
+    argv += [here, "--rootdir", here, "-c", f"{here}/pytest.ini", "--comms-profile", "ci"]
+    argv += ["--comms-account-id", CREDS.account_id, "--comms-report-json", str(report)]
+    with serve(app) as base:
+        argv += ["--comms-base-url", base]
+        proc = subprocess.Popen(
+            argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            wait_for(lambda: app.requests >= 5 or proc.poll() is not None)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 143, (out, err)
+    assert "Traceback" not in out + err, (out, err)
+    doc = json.loads(report.read_text())
+    assert doc["result"] == "interrupted" and doc["interrupted"] == "SIGTERM"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 SIGNALS = tuple(
@@ -41,16 +41,13 @@ def exit_code(signum: int) -> int:
     return 128 + int(signum)
 
 
-@contextmanager
-def signals_end_run() -> Iterator[list[int]]:
-    """Within the block the first of SIGINT/SIGTERM/SIGHUP raises ``RunInterrupted``; later
-    ones are only recorded, so the clean-up they interrupted (reports, temporary folder) can
-    finish. Yields the list of received signal numbers. Outside the main thread (where Python
-    cannot install handlers) it changes nothing."""
-    received: list[int] = []
+def arm(received: list[int]) -> Callable[[], None]:
+    """Install the handlers (main thread only); returns the function that restores the
+    previous ones. The first signal raises ``RunInterrupted``; later ones are only appended
+    to ``received``, so the clean-up they would interrupt (reports, temporary folder) can
+    finish."""
     if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
+        return lambda: None
 
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
@@ -58,8 +55,21 @@ def signals_end_run() -> Iterator[list[int]]:
             raise RunInterrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in SIGNALS}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+@contextmanager
+def signals_end_run() -> Iterator[list[int]]:
+    """Within the block SIGINT/SIGTERM/SIGHUP end the run (``arm``); yields the list of
+    received signal numbers. Outside the main thread it changes nothing."""
+    received: list[int] = []
+    restore = arm(received)
     try:
         yield received
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        restore()

@@ -6,7 +6,8 @@ a ``comms_*`` fixture; then it records each clause's result and writes the repor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from comms_contract import catalog, report
 from comms_contract.config import SETTINGS, build_run_config, values_from
 from comms_contract.http import ConfigError
-from comms_contract.interrupt import signal_name
+from comms_contract.interrupt import arm, signal_name
 from comms_contract.ledger import (
     BrokenAnswer,
     BudgetExhausted,
@@ -31,6 +32,8 @@ from comms_contract.session import (
     install,
     install_error,
 )
+
+_RESTORE_SIGNALS = pytest.StashKey[Callable[[], None]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,6 +97,10 @@ def pytest_configure(config: pytest.Config) -> None:
     session.runner = preset is not None  # the runner prints the report itself
     if preset is not None:
         preset.session = session
+    elif requested:
+        # a contract run under plain pytest: SIGTERM/SIGHUP (a CI cancel) end it like Ctrl-C,
+        # with reports that say "interrupted" (the runner arms the same handlers itself)
+        config.stash[_RESTORE_SIGNALS] = arm([])
     install(session)
     if any(str(a).startswith("--comms-auth-token") for a in config.invocation_params.args):
         config.issue_config_time_warning(
@@ -131,6 +138,9 @@ def _scrub_debug_log(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    restore = config.stash.get(_RESTORE_SIGNALS, None)
+    if restore is not None:
+        restore()
     try:
         current().close()
     except RuntimeError:
@@ -401,7 +411,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if nothing and not run.errors and not run.interrupted:
         return  # no contract test ran: stay out of the user's way
     write_reports(run)
-    if run.errors:
+    if run.interrupted:  # the shell's code for a process ended by signal N: 128 + N
+        session.exitstatus = 128 + getattr(signal, run.interrupted, signal.SIGINT)
+    elif run.errors:
         session.exitstatus = pytest.ExitCode.INTERRUPTED if exitstatus == 0 else exitstatus
     elif run.ledger.failed() and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
