@@ -244,3 +244,64 @@ def test_redactor_covers_every_form():
     cleaned = redact(text)
     assert_no_secret("redacted text", cleaned)
     assert "xyz" not in cleaned
+
+
+def test_responses_are_scrubbed_as_they_arrive():
+    """The Exchange never holds the token: body, header names and values are masked at
+    ingress, and neither the Exchange nor the Target repr shows it (pytest -l prints both)."""
+    from comms_contract.http import ContractClient, Target
+    from comms_contract.ledger import Ledger
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        body = json.dumps({"operations": [], "pagination": {"self": "x"}, "echo": [auth, TOKEN]})
+        headers = {"X-Echo": auth, f"X-{TOKEN.replace('-', '')}": quote_plus(TOKEN)}
+        return httpx.Response(200, headers=headers, content=body.replace("/", "\\/"))
+
+    target = Target("http://127.0.0.1:9", ACCOUNT, TOKEN)
+    client = ContractClient(target, Ledger(), transport=httpx.MockTransport(echo))
+    ex = client.get([("pageSize", "1")])
+    raw = ex.body.decode() + repr(ex.headers.raw) + repr(ex) + repr(target) + repr(client.target)
+    assert_no_secret("exchange", raw)
+    assert "s3ntinel" not in raw.lower() and "[REDACTED]" in ex.body.decode()
+    assert ex.json()["pagination"] == {"self": "x"}  # still JSON
+    assert repr(ex).startswith("Exchange(GET http://127.0.0.1:9/") and len(repr(ex)) < 200
+
+
+def test_ordinary_pages_are_left_alone():
+    """No false masks: a 1000-item page of the reference server, scrubbed with a hex token
+    (the shape of a Twilio token) and with the demo token registered, is unchanged."""
+    from comms_contract.redact import Redactor
+    from comms_contract.transport import ASGISyncTransport
+
+    app = ReferenceServer(seed=3)
+    creds = ("ACtest00000000000000000000000000", "reference-auth-token")
+    with httpx.Client(transport=ASGISyncTransport(app), base_url="http://x") as c:
+        body = c.get(OPERATIONS_PATH, params={"pageSize": "1000"}, auth=creds)
+    assert len(body.json()["operations"]) > 100
+    redactor = Redactor()
+    redactor.add(ACCOUNT, "0f3c9a7be14d2860c5fa9b371de0486a")
+    redactor.add(ACCOUNT, "reference-auth-token")
+    assert redactor.scrub_bytes(body.content) == body.content
+
+
+def test_short_tokens_are_refused_beyond_loopback():
+    from comms_contract.http import ConfigError, Target
+
+    short = "fifteen-chars15"
+    with pytest.raises(ConfigError, match="shorter than 16") as err:
+        Target("https://api.example", "AC1", short).validate()
+    assert short not in str(err.value)
+    Target("http://127.0.0.1:8080", "AC1", short).validate()  # loopback: a test server
+    Target("http://127.0.0.1:8080", "AC1", "abc").validate()
+    assert Target(None, "AC1", "abc").unredacted_warning is not None
+    assert Target(None, "AC1", "abcd").unredacted_warning is None
+
+
+def test_usage_errors_never_quote_a_query(capsys):
+    secret = "url-borne-secret-5f2a9c"
+    for url in (f"https://api.example/?auth={secret}", f"ftp://api.example/{secret}#{secret}"):
+        code = cli.main(["run", "--base-url", url, "--account-id", ACCOUNT, "--auth-token", secret])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert "url-borne" not in err and "5f2a9c" not in err, err

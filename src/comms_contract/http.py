@@ -116,17 +116,17 @@ class Target:
                 "credentials missing: set --account-id/--auth-token or COMMS_ACCOUNT_ID/"
                 "COMMS_AUTH_TOKEN"
             )
+        if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
+            raise ConfigError(
+                f"refusing to send credentials over plain http:// to {parts.hostname} (not "
+                "loopback); use https:// or pass --allow-insecure-http"
+            )
         if len(self.auth_token) < MIN_REMOTE_SECRET and not is_loopback(parts.hostname):
             # pieces of a short token match ordinary output, so it cannot be masked reliably
             raise ConfigError(
                 f"the auth token has {len(self.auth_token)} characters: tokens shorter than "
                 f"{MIN_REMOTE_SECRET} cannot be kept out of reports reliably and are accepted "
                 "only for loopback or in-process targets"
-            )
-        if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
-            raise ConfigError(
-                f"refusing to send credentials over plain http:// to {parts.hostname} (not "
-                "loopback); use https:// or pass --allow-insecure-http"
             )
 
 
