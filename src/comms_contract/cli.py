@@ -279,6 +279,8 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
         from comms_contract.plugin import write_reports
 
         write_reports(session)  # a no-op when pytest's session finished and wrote them
+        if any(session.ledger.checked.values()) or session.ledger.findings:
+            print_report(session, verbose=args.verbose)  # what was checked so far, verdict last
         name = session.interrupted
         print(
             f"comms-contract: interrupted by {name}; the reports say 'interrupted'",
