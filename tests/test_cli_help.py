@@ -248,3 +248,11 @@ def test_missing_rfc3339_validator_stops_the_run_naming_the_package(capsys, monk
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1
     assert "pip install rfc3339-validator" in err and "format-nongpl" not in err
+
+
+@pytest.mark.parametrize("argv", [["clauses"], ["check-client", "--list"]])
+def test_listings_fit_the_terminal_width(capsys, monkeypatch, argv):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 10 and max(len(line) for line in lines) <= 80

@@ -76,3 +76,22 @@ def test_bad_configuration_is_one_clear_line(tmp_path, monkeypatch, capsys, text
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "s3cret" not in err
+
+
+def test_the_plugin_reads_and_checks_the_same_settings_file(pytester: pytest.Pytester):
+    """One builder: the plugin refuses a bad file value with the same message as ``run``."""
+    pytester.makefile(".toml", **{"comms-contract": "timeout = -1\n"})
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--pyargs", "comms_contract.contracts"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "comms-contract.toml: 'timeout' must be a number of seconds > 0" in result.stderr.str()
+
+
+def test_the_plugin_takes_its_settings_from_the_file(pytester: pytest.Pytester):
+    from comms_contract.plugin import build_config
+
+    pytester.makefile(".toml", **{"comms-contract": 'profile = "quick"\nmax-requests = 40\n'})
+    config = pytester.parseconfigure("-p", "no:cacheprovider")
+    run_config = build_config(config)
+    assert run_config.profile.name == "quick" and run_config.client.max_requests == 40

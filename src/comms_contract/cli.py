@@ -318,10 +318,10 @@ def cmd_check_client(args: argparse.Namespace) -> int:
 
     if args.list:
         for sc in SCENARIOS.values():
-            print(f"{sc.name:<22} {sc.expect:<8} {sc.summary}")
+            print(wrapped(f"{sc.name:<22} {sc.expect:<8} ", sc.summary))
         print()
         for c in client_clauses():
-            print(f"{c.id:<24} {c.level:<5} {c.statement}")
+            print(wrapped(f"{c.id:<24} {c.level:<5} ", c.statement))
         return EXIT_OK
     command = args.driver[1:] if args.driver[:1] == ["--"] else args.driver
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -395,8 +395,23 @@ def cmd_clauses(args: argparse.Namespace) -> int:
         print(clause_table(), end="")
         return EXIT_OK
     for c in catalog.clauses():
-        print(f"{c.id:<22} {c.level:<6} §{c.section}  {c.statement}")
+        print(wrapped(f"{c.id:<22} {c.level:<6} §{c.section}  ", c.statement))
     return EXIT_OK
+
+
+def wrapped(head: str, text: str) -> str:
+    """``head`` then ``text`` wrapped to the terminal width, continuation lines indented."""
+    import textwrap
+
+    from comms_contract.report import terminal_width
+
+    return textwrap.fill(
+        text,
+        width=max(terminal_width(), len(head) + 20),
+        initial_indent=head,
+        subsequent_indent=" " * len(head),
+        break_on_hyphens=False,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
