@@ -256,3 +256,34 @@ def test_listings_fit_the_terminal_width(capsys, monkeypatch, argv):
     assert cli.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) > 10 and max(len(line) for line in lines) <= 80
+
+
+def test_a_users_clause_marker_in_any_case(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+import pytest
+from comms_contract.judge import judge
+
+@pytest.mark.clause("filter-sound")
+def test_completed_only(comms):
+    judge(comms, comms.get({"status": "COMPLETED", "pageSize": "10"}))
+"""
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--comms-profile", "quick")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_typo_in_a_users_clause_marker_is_one_line_with_a_suggestion(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.clause("FILTER-SOUN")
+def test_x(comms):
+    pass
+"""
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--comms-profile", "quick")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "did you mean FILTER-SOUND" in err and "Traceback" not in err

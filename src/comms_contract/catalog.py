@@ -32,7 +32,7 @@ class Clause:
 def clauses() -> tuple[Clause, ...]:
     data = tomllib.loads((contracts_dir() / "clauses.toml").read_text(encoding="utf-8"))
     items = tuple(Clause(**row) for row in data["clause"])
-    ids = [c.id for c in items]
+    ids = [c.id.upper() for c in items]  # ids are matched case-insensitively
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise RuntimeError(f"duplicate clause ids in clauses.toml: {sorted(dupes)}")
@@ -43,12 +43,22 @@ def by_id() -> dict[str, Clause]:
     return {c.id: c for c in clauses()}
 
 
+@lru_cache(maxsize=1)
+def _upper_ids() -> dict[str, str]:
+    return {c.id.upper(): c.id for c in clauses()}
+
+
+def canonical(text: str) -> str:
+    """The catalog id for ``text`` in any case, or ``text`` unchanged when it is unknown."""
+    return _upper_ids().get(text.strip().upper(), text) if isinstance(text, str) else text
+
+
 def resolve(text: str, *, flag: str = "clause id") -> str:
     """The catalog id a user meant: ids match case-insensitively; an unknown id raises
     ``ValueError`` with the closest ids as a suggestion (difflib)."""
     import difflib
 
-    ids = {c.id.upper(): c.id for c in clauses()}
+    ids = _upper_ids()
     wanted = text.strip().upper()
     if wanted in ids:
         return ids[wanted]

@@ -149,7 +149,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def clause_ids(item: pytest.Item) -> list[str]:
-    return [c for m in item.iter_markers("clause") for c in m.args]
+    """The catalog ids of the item's ``clause`` markers (written in any case)."""
+    return [catalog.canonical(c) for m in item.iter_markers("clause") for c in m.args]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -162,7 +163,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ledger = session.ledger
     for item in items:
         for cid in clause_ids(item):
-            catalog.get(cid)  # an unknown id in a marker is a suite bug: fail loudly
+            try:  # an unknown id in a marker is a bug in the test: fail loudly, on one line
+                catalog.resolve(cid, flag=f"@pytest.mark.clause on {item.nodeid}")
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
             tests = ledger.marked.setdefault(cid, [])
             if _test_name(item) not in tests:
                 tests.append(_test_name(item))
