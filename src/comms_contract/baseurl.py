@@ -17,6 +17,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from comms_contract import OPERATIONS_PATH
 from comms_contract.http import ConfigError, is_loopback
+from comms_contract.redact import redact
 
 MAX_LENGTH = 2048  # the practical limit of browsers and proxies; a longer "root" is a mistake
 # a DNS name (internationalised labels allowed: httpx encodes them with IDNA)
@@ -56,7 +57,7 @@ def check_base_url(url: str, *, source: str = "--base-url") -> SplitResult:
             f"{source} must not have a query string or fragment (not shown: it may hold a "
             "secret); give the API root, e.g. https://comms.twilio.com"
         )
-    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    shown = redact(f"{parts.scheme}://{parts.netloc}{parts.path}")  # a token in the path
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
             f"{source} {shown!r} is not an http(s) URL; give the API root, "

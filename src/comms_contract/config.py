@@ -406,6 +406,7 @@ def build_run_config(
     from comms_contract.baseurl import check_base_url, check_plain_http
     from comms_contract.catalog import Policy
     from comms_contract.http import ClientSettings, Target
+    from comms_contract.redact import REDACTOR
     from comms_contract.session import RunConfig, load_app
 
     env = os.environ if environ is None else environ
@@ -436,6 +437,8 @@ def build_run_config(
         else:
             values[s.attr] = s.default
 
+    # known to the redactor before any message could quote it (a token in a URL path)
+    REDACTOR.add(values.get("account_id") or "", values.get("auth_token") or "")
     base_url = values["base_url"]
     base_source = _source("base-url", given, env, path, prefix)
     if base_url is not None and not app_spec:
