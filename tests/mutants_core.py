@@ -728,6 +728,19 @@ class Unavailable503WithoutRetryAfter(Mutant):
         return super().respond(request)
 
 
+class TextPlain429(Mutant):
+    """A rate limiter in front of the API answers 429 with a text/plain body (with a valid
+    Retry-After): the client retries, and no test ever sees that body."""
+
+    CLAUSE = "ERROR-BODY"
+    ALSO = ("SIZE-RANGE",)
+
+    def respond(self, request: Request) -> Response:
+        if self.requests % 5 == 0:
+            return PlainTextResponse("Too Many Requests", 429, {"Retry-After": "0"})
+        return super().respond(request)
+
+
 MUTANTS: list[type[Mutant]] = [
     obj
     for obj in list(globals().values())

@@ -10,6 +10,8 @@ a variant cannot pass merely because no check looked at it.
 from __future__ import annotations
 
 import json
+import random
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
@@ -55,6 +57,8 @@ class Forbidden403(Variant):
 
 class ProblemJsonErrors(Variant):
     """RFC 9457 problem details instead of Twilio's code/message/more_info/status."""
+
+    OBSERVED = ("ERROR-BODY", "application/problem+json error objects (RFC 9457 fields)")
 
     def error(self, err: ApiError) -> Response:
         body = {
@@ -142,6 +146,8 @@ class StatsNotAddingUp(Variant):
 class ExtraFieldsEverywhere(Variant):
     """Unknown fields on operations, stats, pagination and the top level (EXTRA-FIELDS: FREE)."""
 
+    OBSERVED = ("EXTRA-FIELDS", "seen: unknown fields (meta, operation.accountId")
+
     def render_page(self, page: Page) -> Response:
         body = json.loads(super().render_page(page).body)
         body["meta"] = {"key": "operations"}
@@ -155,6 +161,8 @@ class ExtraFieldsEverywhere(Variant):
 class GoneForGarbageTokens(Variant):
     """410 Gone for tokens it cannot decode, as for expired ones (TOKEN-GARBAGE: 400 or 410)."""
 
+    OBSERVED = ("TOKEN-GARBAGE", "a token the server never issued: 410")
+
     def decode_token(self, token: str) -> Cursor:
         try:
             return self.tokens.decode(token)
@@ -164,6 +172,8 @@ class GoneForGarbageTokens(Variant):
 
 class EndInclusiveStartExclusive(Variant):
     """Bounds the other way round: startDate exclusive, endDate inclusive (FREE at the bound)."""
+
+    OBSERVED = ("FILTER-COMPLETE", "items exactly at startDate left out")
 
     def matches(self, op: Operation, filters: Filters) -> bool:
         if filters.status is not None and op.status != filters.status:
@@ -176,9 +186,63 @@ class EndInclusiveStartExclusive(Variant):
 class CharsetContentType(Variant):
     """``Content-Type: application/json; charset=utf-8`` (CT: parameters allowed)."""
 
+    OBSERVED = ("CT", "seen: Content-Type parameters 'charset=utf-8'")
+
     def render_page(self, page: Page) -> Response:
         body = super().render_page(page).body
         return Response(body, media_type="application/json; charset=utf-8")
+
+
+class RepeatedParamsFirstWins(Variant):
+    """A parameter given twice takes its first value instead of 400 (repetition is FREE)."""
+
+    OBSERVED = ("STATUS-ENUM", "status given 2 times: answered 200")
+
+    def single(self, request: Request, name: str) -> str | None:
+        values = request.query_params.getlist(name)
+        return values[0] if values else None
+
+
+class MicrosecondCreatedAt(Variant):
+    """A store that keeps microseconds: createdAt and updatedAt carry 6 fraction digits, and
+    the date filters compare at microsecond precision (OP-SHAPE: 0-9 digits; FILTER-*: the
+    1 ms band at the bounds is FREE)."""
+
+    OBSERVED = ("OP-SHAPE", "seen: createdAt with 6 fraction digits")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rng = random.Random(7)
+        for op in self.dataset.snapshot():
+            shift = rng.randint(1, 999) * 1_000  # a microsecond part: 6 digits
+            self.dataset.operations[op.id] = replace(
+                op, created_ns=op.created_ns + shift, updated_ns=op.updated_ns + shift
+            )
+
+
+class Throttled429ProblemJson(Variant):
+    """Every 7th request is throttled: 429, Retry-After: 0, an RFC 9457 problem+json body."""
+
+    OBSERVED = ("ERROR-BODY", "seen: 429 with an application/problem+json object")
+
+    def respond(self, request: Request) -> Response:
+        if self.requests % 7 == 0:
+            body = {"type": "about:blank", "title": "Too Many Requests", "status": 429}
+            headers = {"Retry-After": "0"}
+            return JSONResponse(body, 429, headers, media_type="application/problem+json")
+        return super().respond(request)
+
+
+class Unavailable503Json(Variant):
+    """Every 11th request meets a 503 with Retry-After: 0 and a Twilio-style JSON body."""
+
+    OBSERVED = ("ERROR-BODY", "seen: 503 with an application/json object")
+
+    def respond(self, request: Request) -> Response:
+        if self.requests % 11 == 0:
+            body = {"code": 20503, "message": "Service Unavailable", "status": 503}
+            return JSONResponse(body, 503, {"Retry-After": "0"})
+        return super().respond(request)
 
 
 VARIANTS: list[type[Variant]] = [
@@ -194,6 +258,10 @@ VARIANTS: list[type[Variant]] = [
     GoneForGarbageTokens,
     EndInclusiveStartExclusive,
     CharsetContentType,
+    RepeatedParamsFirstWins,
+    MicrosecondCreatedAt,
+    Throttled429ProblemJson,
+    Unavailable503Json,
 ]
 
 

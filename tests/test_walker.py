@@ -215,3 +215,10 @@ def test_throttling_is_retried_underneath_the_walk() -> None:
     w = walk(client.get, [("pageSize", "50")])
     assert w.complete and len(w.ids) == len(set(w.ids)) == 160
     assert w.exchanges[1].attempts == 2 and all(e.status == 200 for e in w.exchanges)
+
+
+def test_a_token_spelled_absent_is_a_token() -> None:
+    """The end-of-walk marker is an object, not a string a real token could equal."""
+    get = Scripted({None: (200, ops("a"), "absent", "s0"), "absent": (200, ops("b"), None, "s1")})
+    w = walk(get)
+    assert w.complete and w.ids == ["a", "b"] and w.markers == ["absent", None]

@@ -14,8 +14,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-LEVELS = ("MUST", "SHOULD", "FREE")
-
 
 @dataclass(frozen=True)
 class Clause:

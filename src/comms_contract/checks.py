@@ -94,6 +94,15 @@ def check_error(v: Verdict, exchange: Exchange) -> None:
         v.fail(
             "ERROR-BODY", f"{exchange.status} body is not a JSON object: {exchange.snippet(120)!r}"
         )
+    else:  # field names are FREE: record which style the target uses
+        style = (
+            "Twilio code/message fields"
+            if "code" in body or "message" in body
+            else "RFC 9457 fields"
+            if "title" in body or "type" in body or "detail" in body
+            else "other fields"
+        )
+        v.ledger.note("ERROR-BODY", f"seen: {media_type(exchange)} error objects ({style})")
 
 
 def _schema_clause(error_path: list, validator_kind: str, strict: bool) -> str:
@@ -119,6 +128,7 @@ def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> 
     v.observe("EXTRA-FIELDS")
     if isinstance(body, dict) and isinstance(body.get("pagination"), dict):
         v.observe("SELF")
+    _note_free_shape(v, exchange, body)
     validator = schemas.validator("list-response", strict=strict)
     seen: set[tuple[str, str]] = set()
     for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
@@ -152,6 +162,43 @@ def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> 
 def too_few(what: str, needed: int, had: int) -> str:
     """The reason a clause is skipped for want of data (CONTRACT.md section 4)."""
     return f"{what}: {needed} operation(s) needed, the answer held {had}"
+
+
+KNOWN_FIELDS = {
+    "": {"operations", "pagination"},
+    "pagination": {"next", "self"},
+    "operation": {"id", "status", "stats", "createdAt", "updatedAt"},
+    "stats": set(STATS_FIELDS),
+}
+
+
+def _note_free_shape(v: Verdict, exchange: Exchange, body: Any) -> None:
+    """Record the FREE choices a 200 shows: Content-Type parameters (CT), unknown fields
+    (EXTRA-FIELDS) and the precision of createdAt (OP-SHAPE: stores keep s, ms or µs)."""
+    params = exchange.content_type.partition(";")[2].strip()
+    v.ledger.note(
+        "CT", f"seen: Content-Type parameters {params!r}" if params else "seen: no parameters"
+    )
+    if not isinstance(body, dict):
+        return
+    ops = [o for o in body.get("operations") or [] if isinstance(o, dict)]
+    unknown = set(body) - KNOWN_FIELDS[""]
+    pagination = body.get("pagination")
+    if isinstance(pagination, dict):
+        unknown |= {f"pagination.{k}" for k in set(pagination) - KNOWN_FIELDS["pagination"]}
+    for o in ops:
+        unknown |= {f"operation.{k}" for k in set(o) - KNOWN_FIELDS["operation"]}
+        if isinstance(o.get("stats"), dict):
+            unknown |= {f"stats.{k}" for k in set(o["stats"]) - KNOWN_FIELDS["stats"]}
+        created = o.get("createdAt")
+        if isinstance(created, str) and rfc3339.parse(created, strict_case=False) is not None:
+            frac = created[19:].split("Z")[0].split("z")[0].split("+")[0].split("-")[0]
+            digits = len(frac) - 1 if frac.startswith(".") else 0
+            v.ledger.note("OP-SHAPE", f"seen: createdAt with {digits} fraction digits")
+    v.ledger.note(
+        "EXTRA-FIELDS",
+        f"seen: unknown fields ({', '.join(sorted(unknown)[:4])})" if unknown else "seen: none",
+    )
 
 
 def check_operations(v: Verdict, ops: list[dict]) -> None:

@@ -595,6 +595,29 @@ class ContractClient:
     def _url(self, pairs: list) -> str:
         return redact(self.target.url + ("?" + urlencode(pairs) if pairs else ""))
 
+    def _check_throttle_body(self, answer: _Answer, method: str, pairs: list) -> None:
+        """ERROR-BODY on a throttled answer (retried, so no test ever judges it): a JSON
+        object, ``application/json`` or ``application/problem+json``; the media type seen is
+        recorded."""
+        media = answer.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            ok = isinstance(json.loads(answer.body), dict)
+        except (ValueError, UnicodeDecodeError):
+            ok = False
+        self.ledger.observe("ERROR-BODY", by="every throttled answer")
+        if media in ("application/json", "application/problem+json") and ok:
+            self.ledger.note("ERROR-BODY", f"seen: {answer.status} with an {media} object")
+            return
+        what = f"Content-Type {media or '(none)'!r}" if ok else "a body that is not a JSON object"
+        shown = answer.body[:80].decode("utf-8", "replace")
+        self.ledger.record(
+            Finding(
+                "ERROR-BODY",
+                redact(f"{answer.status} (throttled, retried) answered with {what}: {shown!r}"),
+                (f"{method} {self._url(pairs)}",),
+            )
+        )
+
     def _throttle_delay(self, answer: _Answer, method: str, pairs: list, attempt: int = 1) -> float:
         """How long to wait before repeating; a missing, invalid or absurd Retry-After is
         recorded as a finding.
@@ -606,6 +629,7 @@ class ContractClient:
         status = answer.status
         clause = "RETRY-AFTER-429" if status == 429 else "RETRY-AFTER-503"
         self.ledger.mark_checked(clause, "every throttled answer")
+        self._check_throttle_body(answer, method, pairs)
         raw = answer.headers.get("retry-after")
         delay = parse_retry_after(raw)
         evidence = (f"{method} {self._url(pairs)}",)

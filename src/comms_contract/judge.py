@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from comms_contract import bounds, rfc3339
+from comms_contract import STATUSES, bounds, rfc3339
 from comms_contract.checks import Verdict, check_error, check_list_page, too_few
 from comms_contract.http import Exchange
 from comms_contract.oracle import Expectation, classify
@@ -42,6 +42,8 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
                 v.fail(clause, f"{reason}: expected 400, got {status}")
     elif exp.foreign_token:
         v.observe("TOKEN-GARBAGE")
+        if 400 <= status < 500:
+            session.ledger.note("TOKEN-GARBAGE", f"a token the server never issued: {status}")
         if not 400 <= status < 500 or status in (401, 403):
             v.fail("TOKEN-GARBAGE", f"a pageToken the server never issued got {status}, not 4xx")
     elif exp.inverted_dates:
@@ -74,7 +76,7 @@ def check_page_against_query(
 ) -> None:
     """Single-page consequences of the query: size bounds, filter soundness, DATE-ORDER."""
     ops = [o for o in body["operations"] if isinstance(o, dict)]
-    q = dict(params)
+    q = loosest(params)
     if exp.inverted_dates and ops and _inverted_by_a_band(params):
         v.fail("DATE-ORDER", f"startDate after endDate answered {len(ops)} operations, not 0")
     size = q.get("pageSize")
@@ -99,9 +101,10 @@ def check_page_against_query(
             )
     if "pageToken" in q:
         return  # filters ride in the token; whole-walk checks cover token pages
-    want = q.get("status")
-    if want not in ("SCHEDULED", "PROCESSING", "COMPLETED", "CANCELED"):
-        want = None  # an invalid or FREE spelling: nothing this page can be held against
+    # the documented values asked for (an invalid or FREE spelling holds nothing against the
+    # page); a repeated status (FREE) admits an item of any of its values
+    wanted = {v for k, v in params if k == "status" and v in STATUSES}
+    want = "|".join(sorted(wanted)) or None
     start = rfc3339.parse(q["startDate"]) if "startDate" in q else None
     end = rfc3339.parse(q["endDate"]) if "endDate" in q else None
     if want is not None or start is not None or end is not None:
@@ -110,7 +113,7 @@ def check_page_against_query(
         else:
             v.lack("FILTER-SOUND", too_few("no operation to hold against the filters", 1, 0))
     for o in ops:
-        if want is not None and o.get("status") != want:
+        if wanted and o.get("status") not in wanted:
             v.fail(
                 "FILTER-SOUND",
                 f"status={want} answered {o.get('id')} with status {o.get('status')}",
@@ -131,6 +134,27 @@ def check_page_against_query(
                 f"{o.get('id')} createdAt {o.get('createdAt')} is "
                 f"{bounds.distance_text(created, end)} after endDate {q['endDate']}",
             )
+
+
+def loosest(params: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """One value per parameter, the one that admits the most when a parameter is repeated
+    (repetition is FREE: the server may take the first, the last or refuse): the largest
+    valid pageSize, the earliest startDate, the latest endDate; otherwise the last value."""
+    out: dict[str, str] = {}
+    for name, value in params:
+        old = out.get(name)
+        if old is None or name not in ("pageSize", "startDate", "endDate"):
+            out[name] = value
+        elif name == "pageSize":
+            if value.isdigit() and (not old.isdigit() or int(value) > int(old)):
+                out[name] = value
+        else:
+            new_ns, old_ns = rfc3339.parse(value), rfc3339.parse(old)
+            if new_ns is not None and (
+                old_ns is None or (new_ns < old_ns) == (name == "startDate")
+            ):
+                out[name] = value
+    return out
 
 
 def _inverted_by_a_band(params: Sequence[tuple[str, str]]) -> bool:

@@ -27,10 +27,6 @@ class Expectation:
     foreign_token: bool = False  # a pageToken the server never issued
     inverted_dates: bool = False  # startDate after endDate: 400 or empty list
 
-    @property
-    def must_accept(self) -> bool:
-        return not self.reject and not self.free and not self.foreign_token
-
 
 def classify(
     params: Sequence[tuple[str, str]], issued_tokens: frozenset[str] = frozenset()
@@ -59,6 +55,14 @@ def classify(
             exp.free.append(f"unknown parameter {name!r} (UNKNOWN-PARAM)")
     if instants.get("startDate", 0) > instants.get("endDate", 1 << 80):
         exp.inverted_dates = True
+    if names.count("pageToken") > 1:
+        exp.foreign_token = False  # the server may take the issued one of the values (FREE)
+    for name in {n for n in names if names.count(n) > 1}:
+        # a repeated parameter is FREE (the server may take one of the values or refuse):
+        # a value that alone must get 400 may be outvoted by a valid one
+        clause = {"pageSize": "SIZE-RANGE", "status": "STATUS-ENUM"}.get(name, "DATE-FORMAT")
+        if clause in exp.reject and name in exp.reject[clause]:
+            exp.free.append(f"{name} given {names.count(name)} times: {exp.reject.pop(clause)}")
     return exp
 
 

@@ -9,7 +9,6 @@ caller's ``max_pages``, stops the walk and is reported, never looped on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -18,8 +17,16 @@ from typing import Any
 from comms_contract.http import Exchange
 
 GetPage = Callable[[Sequence[tuple[str, str]]], Exchange]
-ABSENT = "absent"  # how ``Walk.markers`` records a page without ``pagination.next``
-STOPS = ("end", "error", "repeated-token", "too-many-pages", "bad-body")
+
+
+class _Absent:
+    """The marker of a page without ``pagination.next`` (an object no token can equal)."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()  # how ``Walk.markers`` records a page without ``pagination.next``
 
 
 @dataclass
@@ -40,7 +47,8 @@ class Walk:
     resent: list[bool] = field(default_factory=list)
     markers: list[Any] = field(default_factory=list)
     selfs: list[Any] = field(default_factory=list)
-    stopped: str = "end"  # one of STOPS; "running" while a caller steps it by hand
+    # end | error | repeated-token | too-many-pages | bad-body; "running" while stepped by hand
+    stopped: str = "end"
     next_token: str | None = None
     _seen: set[str] = field(default_factory=set, repr=False)
 
@@ -127,7 +135,7 @@ def step(get: GetPage, w: Walk, *, size: int | None = None, resend_filters: bool
     w.selfs.append(this)
     if token is not None:
         w._seen.add(token)
-    if nxt in (None, "", ABSENT):
+    if nxt is ABSENT or nxt in (None, ""):
         w.stopped, w.next_token = "end", None
     elif not isinstance(nxt, str) or nxt in w._seen:
         w.stopped = "repeated-token"
@@ -176,10 +184,6 @@ def pages_needed(count: int, sizes: Iterable[int | None], default: int = 50) -> 
         if pages > 1_000_000:  # pragma: no cover - sizes are >= 1
             break
     return pages
-
-
-def ceil_pages(count: int, size: int) -> int:
-    return max(1, math.ceil(count / size))
 
 
 def _size_of(query: Sequence[tuple[str, str]]) -> int | None:

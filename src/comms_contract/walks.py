@@ -448,6 +448,7 @@ def _compare(
     exempt = volatile(ref, seen, later)
     required, optional = ref.expected(q)
     _observe_compare(out, q, ref, required, seen)
+    _note_bounds(out.ledger, q, ref, seen)
     missing = [oid for oid in required if oid not in seen and oid not in exempt]
     if missing:
         probe = _probe(get, q) if q.filtered and get is not None else None
@@ -522,6 +523,21 @@ def _observe_compare(
                 f"the filter {q.describe()} kept {len(required)} and dropped {dropped} of "
                 f"{len(ref.order)} operation(s): completeness needs at least one of each",
             )
+
+
+def _note_bounds(ledger: Ledger, q: Query, ref: Snapshot, seen: dict[str, Any]) -> None:
+    """Record whether items exactly at a date bound were in or out (FREE: FILTER-COMPLETE)."""
+    for name, bound in (("startDate", q.start_ns), ("endDate", q.end_ns)):
+        if bound is None:
+            continue
+        at = [
+            oid
+            for oid, ns in ref.created.items()
+            if ns == bound and (q.status is None or ref.items[oid].get("status") == q.status)
+        ]
+        if at:
+            how = "included" if any(oid in seen for oid in at) else "left out"
+            ledger.note("FILTER-COMPLETE", f"seen: items exactly at {name} {how} (FREE)")
 
 
 def _probe(get: GetPage, q: Query) -> set[str] | None:
