@@ -157,3 +157,28 @@ def test_sigterm_ends_a_plain_pytest_contract_run_with_an_interrupted_report(tmp
     assert "Traceback" not in out + err, (out, err)
     doc = json.loads(report.read_text())
     assert doc["result"] == "interrupted" and doc["interrupted"] == "SIGTERM"
+
+
+def test_a_second_signal_does_not_break_the_clean_up(tmp_path):
+    """CI systems often send SIGTERM and then SIGINT (or a user presses Ctrl-C twice): the
+    first ends the run, the later ones must not cut the reports or the clean-up short."""
+    app = SlowServer()
+    with serve(app) as base:
+        proc = start_run(base, tmp_path)
+        try:
+            wait_for(lambda: app.requests >= 5 or proc.poll() is not None)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGTERM)
+            for _ in range(5):
+                time.sleep(0.01)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 143, (out, err)
+    assert "Traceback" not in out + err, (out, err)
+    assert json.loads((tmp_path / "r.json").read_text())["result"] == "interrupted"
+    assert not list((tmp_path / "tmp").glob("comms-contract-*"))
