@@ -143,6 +143,15 @@ def test_serve_port_0_prints_the_bound_port():
         stop(proc)
 
 
+def test_serve_a_scenario_on_port_0_prints_the_bound_port():
+    proc = start_serve("--scenario", "multi-page", "--port", "0")
+    try:
+        url = banner_url(proc)
+        assert not url.endswith(":0") and answers(url) == 200
+    finally:
+        stop(proc)
+
+
 def _ipv6_loopback() -> bool:
     try:
         with socket.socket(socket.AF_INET6) as s:
@@ -188,6 +197,7 @@ def test_serve_on_a_busy_port_is_one_line_without_banner(capsys):
         (["--host", "no such host.invalid"], "cannot listen on host"),
         (["--scenario", "nope"], "unknown scenario 'nope'"),
         (["--request-log", "x.log"], "--request-log needs --scenario"),
+        (["--scenario", "multi-page", "--request-log", "/proc/x.log"], "cannot be written"),
     ],
 )
 def test_serve_bad_input_is_one_line(capsys, argv, needle):

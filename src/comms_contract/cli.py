@@ -358,6 +358,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 )
         elif args.request_log:
             raise ConfigError("--request-log needs --scenario")
+        if args.request_log and args.request_log != "-":
+            check_report_path(args.request_log, "--request-log")
         sock = listen.bind(args.host, args.port)
     except ConfigError as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
