@@ -6,6 +6,7 @@ stays fast and shows exactly which clause caught it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,10 +35,28 @@ class Outcome:
     def advisory(self) -> set[str]:
         return {cid for cid, status in self.statuses.items() if status == "advisory"}
 
-    def explain(self) -> str:
+    @property
+    def lines(self) -> list[str]:
+        """What ``comms-contract run`` prints for this run, at 80 columns (the default)."""
         from comms_contract.report import terminal_lines
 
-        return "\n".join(terminal_lines(self.session))
+        return terminal_lines(self.session, width=80)
+
+    def explain(self) -> str:
+        return "\n".join(self.lines)
+
+
+FRAME = re.compile(r"Traceback \(most recent call last\)|^\s*File \"|site-packages", re.M)
+MAX_LINES = 200  # issue 13: a failing default run prints at most ~200 lines
+
+
+def assert_readable(out) -> None:
+    """The terminal report is bounded, frame-free and ends with the verdict."""
+    lines = out.lines
+    assert len(lines) <= MAX_LINES, f"{len(lines)} lines:\n" + "\n".join(lines[:40])
+    text = "\n".join(lines)
+    assert not FRAME.search(text), text
+    assert lines[-1].startswith("result: "), lines[-1]
 
 
 def run_against(

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from harness import Outcome, run_against
+from harness import Outcome, assert_readable, run_against
 from mutants_core import (
     MUTANTS,
     ClampsPageSize,
@@ -76,6 +76,7 @@ def test_mutant_is_caught_by_its_clause(cls: type[Mutant]) -> None:
     else:
         assert cls.CLAUSE in out.failed, out.explain()
         assert out.code == 1, out.explain()
+    assert_readable(out)  # bounded, frame-free, the verdict last (issue 13)
 
 
 def test_mutants_are_small_and_named() -> None:

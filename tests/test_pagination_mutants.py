@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from harness import run_against
+from harness import assert_readable, run_against
 from mutants_pagination import MUTANTS, PAGINATION_CLAUSES, CursorOnCreatedAtOnly, PaginationMutant
 
 from comms_contract import catalog
@@ -26,6 +26,7 @@ def test_mutant_is_caught_by_its_clause(cls: type[PaginationMutant]) -> None:
     assert not out.session.errors, out.explain()
     assert cls.CLAUSE in out.failed, out.explain()
     assert out.code == 1, out.explain()
+    assert_readable(out)  # bounded, frame-free, the verdict last (issue 13)
 
 
 def test_mutants_are_many_small_and_named() -> None:

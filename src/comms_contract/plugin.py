@@ -17,6 +17,7 @@ from comms_contract.config import SETTINGS, build_run_config, values_from
 from comms_contract.http import ConfigError
 from comms_contract.interrupt import arm, signal_name
 from comms_contract.ledger import (
+    CLIENT_OBSERVED,
     BrokenAnswer,
     BudgetExhausted,
     ClauseViolations,
@@ -182,11 +183,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"comms-contract: no check observes {', '.join(sorted(ledger.selected))} "
             "(see 'comms-contract clauses')"
         )
-
-
-# Observed by the suite's HTTP client on every answer, whichever test sent the request: a
-# selection of these runs every test (any request may be the one the target throttles).
-CLIENT_OBSERVED = frozenset({"RETRY-AFTER-429", "RETRY-AFTER-503"})
 
 
 def observes(item: pytest.Item) -> set[str]:

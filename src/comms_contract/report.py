@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from comms_contract import OPERATIONS_PATH, __version__
-from comms_contract.ledger import ClauseResult, Finding, kind, simplest_first
+from comms_contract.ledger import ClauseResult, Finding, Ledger, kind
 from comms_contract.redact import redact
 from comms_contract.session import ContractSession
 
@@ -90,12 +90,16 @@ def finding_document(f: Finding) -> dict[str, Any]:
     }
 
 
-def document(session: ContractSession) -> dict[str, Any]:
+def document(
+    session: ContractSession, findings_per_clause: int = FINDINGS_PER_CLAUSE
+) -> dict[str, Any]:
+    """The run as the JSON report writes it (every string redacted); ``findings_per_clause``
+    bounds each clause's structured evidence (``findings_total`` says how many there were)."""
     results = session.ledger.results()
     ledger = session.ledger
     clauses = []
     for r in results:
-        ordered = simplest_first(r.findings)
+        ordered = ledger.display_order(r.findings)
         clauses.append(
             {
                 "id": r.id,
@@ -108,7 +112,7 @@ def document(session: ContractSession) -> dict[str, Any]:
                 else "",
                 "time_s": round(ledger.seconds.get(r.id, 0.0), 3),
                 "findings_total": len(r.findings),
-                "evidence": [finding_document(f) for f in ordered[:FINDINGS_PER_CLAUSE]],
+                "evidence": [finding_document(f) for f in ordered[:findings_per_clause]],
                 "tests": r.tests,
             }
         )
@@ -275,10 +279,10 @@ def examples_per_clause(failing: int) -> int:
     return 2 if failing <= 12 else 1
 
 
-def _kinds(findings: list[Finding]) -> list[list[Finding]]:
-    """Findings grouped by kind, simplest kind (and simplest example) first."""
+def _kinds(findings: list[Finding], ledger: Ledger) -> list[list[Finding]]:
+    """Findings grouped by kind, in display order (replayable, then simplest, first)."""
     groups: dict[str, list[Finding]] = {}
-    for f in simplest_first(findings):
+    for f in ledger.display_order(findings):
         groups.setdefault(kind(f), []).append(f)
     return list(groups.values())
 
@@ -291,15 +295,17 @@ def clause_block(
     width: int,
     root: str,
     verbose: bool,
+    ledger: Ledger,
 ) -> list[str]:
     """The lines under a failing or advisory clause: examples, a count of the rest, a replay."""
     pad = " " * 11
     out: list[str] = []
-    groups = _kinds(findings)
+    groups = _kinds(findings, ledger)
     shown = groups if verbose else groups[:examples]
     for group in shown:
         f = _redacted(finding_document(group[0]))  # scrubbed before anything is shortened
-        out += _wrap(f["message"], width, pad + "  ", pad + "- ", max_lines=0 if verbose else 2)
+        message = f["message"] if verbose else shorten_runs(f["message"])
+        out += _wrap(message, width, pad + "  ", pad + "- ", max_lines=0 if verbose else 2)
         line = _request_line(f, root)
         if line:
             out.append(pad + "  " + (line if verbose else shorten(line, width - len(pad) - 2)))
@@ -312,12 +318,14 @@ def clause_block(
     rest_kinds = len(groups) - len(shown)
     if rest_kinds > 0:
         rest = sum(len(g) for g in groups[len(shown) :])
+        more = "and " if shown else ""
         out += _wrap(
-            f"and {rest_kinds} more kind{'s' * (rest_kinds != 1)} ({rest} finding"
-            f"{'s' * (rest != 1)}): in the reports (--report-json), or run with -v",
+            f"{more}{rest_kinds} {'more ' * bool(shown)}kind{'s' * (rest_kinds != 1)} ({rest} "
+            f"finding{'s' * (rest != 1)}): in the reports (--report-json), or run with -v",
             width,
             pad,
             pad,
+            max_lines=2 if shown else 1,  # the tightest budget: one line per clause
         )
     out.append(pad + "replay:")
     out.append(pad + "  " + c["reproduce"])  # a command: whole, on its own line, never cut
@@ -336,7 +344,7 @@ def terminal_lines(
     under each failing clause), the verdict last. ``only_touched``: list only the clauses the
     session's tests carried or reported on (a user's own tests), and count the others."""
     width = width or terminal_width()
-    doc = document(session)
+    doc = document(session, findings_per_clause=0)  # examples are taken from the ledger
     lines: list[str] = []
     for examples in (3, 2, 1, 0):  # fewer examples until the report fits TERMINAL_LINES
         lines = _render(session, doc, colour, width, verbose, only_touched, examples)
@@ -381,13 +389,16 @@ def _render(
             kinds = len({kind(f) for f in by_id[c["id"]].findings})
             msg = ""
             if total > 1:
-                msg = f"{total} findings" + (f" of {kinds} kinds" if kinds > 1 else "") + ", e.g.:"
+                of = f" of {kinds} kinds" if 1 < kinds < total else ""
+                msg = f"{total} findings{of}, e.g.:"
         most = 2 if c["status"] == "skipped" else 1  # a skip's reason says what to do
         row = _wrap(
             shorten_runs(msg), width - (visible - len(first)), " " * col, first, max_lines=most
         )
-        if width - col < 24 and msg:  # a narrow terminal: the message goes under the row
-            row = [first.rstrip(), *_wrap(shorten_runs(msg), width, " " * 11, " " * 11, most)]
+        if width - col < 24:  # a narrow terminal: the message goes under the row
+            row = [first.rstrip()]
+            if msg and (examples or c["status"] == "skipped"):  # else the count line says it
+                row += _wrap(shorten_runs(msg), width, " " * 11, " " * 11, most)
         lines += [r.rstrip() for r in row]
         if c["status"] in ("fail", "advisory"):
             lines += clause_block(
@@ -397,6 +408,7 @@ def _render(
                 width=width,
                 root=root,
                 verbose=verbose,
+                ledger=ledger,
             )
     if hidden:
         lines += _wrap(
@@ -410,16 +422,21 @@ def _render(
     counts = {s: sum(c["status"] == s for c in clauses) for s in STATUS_WORDS}
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no clauses"
     waited = f", waited {doc['waited_s']:.1f} s" if doc["waited_s"] else ""
-    result = doc["result"].upper()
-    tail = (
-        f"  {shown} · {doc['requests']} requests, {doc['duration_s']:.1f} s{waited}, "
-        f"seed {doc['seed']}"
-    )
+    facts = f"{doc['requests']} requests, {doc['duration_s']:.1f} s{waited}, seed {doc['seed']}"
     if doc["errors"]:
-        tail = f"  ({len(doc['errors'])} run error{'s' * (len(doc['errors']) != 1)}, above)"
+        n = len(doc["errors"])
+        facts += f"; {n} run error{'s' * (n != 1)} (above)"
     if doc["interrupted"]:
-        tail = f"  (by {doc['interrupted']}: the results above are incomplete)"
-    lines.append("result: " + _paint(result, doc["result"], colour) + tail)
+        facts += f"; interrupted by {doc['interrupted']}: the results are incomplete"
+    lines += _wrap(facts, width, "  ")
+    verdict_line = f"result: {doc['result'].upper()}  {shown}"
+    if len(verdict_line) > width:
+        verdict_line = f"result: {doc['result'].upper()}"  # one line, whatever the width
+    lines.append(
+        verdict_line.replace(
+            doc["result"].upper(), _paint(doc["result"].upper(), doc["result"], colour), 1
+        )
+    )
     return lines
 
 

@@ -1,0 +1,182 @@
+"""The run as a person reads it: a bounded clause table, the simplest examples first, one
+whole replay command per failing clause, no Python frames, the verdict last, lines that fit
+the terminal, and a progress line that does not flood a CI log.
+
+The rendering tests build ledgers by hand (every clause failing, thousands of findings,
+hostile values), so the bound is shown for the worst case, not only for the mutants we have;
+``tests/harness.py`` applies the same bound to every mutant and variant run.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from harness import assert_readable
+
+from comms_contract import catalog, report
+from comms_contract.catalog import Policy
+from comms_contract.http import ClientSettings, Target
+from comms_contract.ledger import Finding, Observed
+from comms_contract.profiles import PROFILES
+from comms_contract.progress import Progress
+from comms_contract.server.app import Credentials
+from comms_contract.session import ContractSession, RunConfig
+
+CREDS = Credentials()
+ROOT = "https://comms.staging.example.com"
+LIST = ROOT + "/v1/PushNotifications/Operations"
+FRAMES = re.compile(r"Traceback|File \"|site-packages|^E  |\.py:\d+", re.M)
+
+
+def session(**client: float | int | None) -> ContractSession:
+    config = RunConfig(
+        target=Target(ROOT, "AC123", "staging-secret-token"),
+        profile=PROFILES["ci"],
+        seed=42,
+        policy=Policy(),
+        client=ClientSettings(**client),  # type: ignore[arg-type]
+    )
+    return ContractSession(config)
+
+
+def finding(clause: str, i: int, query: str, message: str | None = None) -> Finding:
+    url = f"{LIST}?{query}"
+    return Finding(
+        clause,
+        message or f"at operations/{i}/stats/sent: '{i}' is not of type 'integer'",
+        (f"GET {url} -> 200 (application/json)", f"page {i}: GET {url}"),
+        exchange=Observed("GET", url, 200, "application/json", '{"operations": [...]}', "curl"),
+        test="test_x",
+    )
+
+
+def flood(s: ContractSession, per_clause: int = 300) -> None:
+    """Every clause fails, each with many findings of many kinds, some of them hostile."""
+    token = "A" * 5000
+    for c in catalog.clauses():
+        for i in range(per_clause):
+            s.ledger.record(finding(c.id, i, f"pageToken={token}&pageSize={i % 7}"))
+            s.ledger.record(
+                finding(c.id, i, "x=1", f"kind {i % 40}: value {chr(0x4E00 + i)} " + "z" * 300)
+            )
+
+
+@pytest.mark.parametrize("width", [40, 80, 200])
+def test_every_clause_failing_still_fits_in_200_lines(width: int) -> None:
+    s = session()
+    flood(s)
+    lines = report.terminal_lines(s, width=width)
+    assert len(lines) <= report.TERMINAL_LINES, len(lines)
+    assert lines[-1].startswith("result: FAIL")
+    assert not FRAMES.search("\n".join(lines))
+    replays = [s.suite_command(c.id) for c in catalog.clauses()]
+    for replay in replays:  # a command is printed whole, on its own line, never cut
+        assert any(line.strip() == replay for line in lines), replay
+    for line in lines:
+        if line.strip() not in replays:
+            assert len(line) <= width, line
+
+
+def test_a_few_failing_clauses_show_examples_simplest_first() -> None:
+    s = session()
+    mojibake = "500 for pageToken='\\x00\\udc80\\u0301é%C3%A9' and status='ÿþ'"
+    s.ledger.record(finding("NO-5XX", 1, "pageToken=%00%C3", mojibake))
+    s.ledger.record(finding("NO-5XX", 2, "status=X", "500 for status='X'"))
+    for i in range(300):
+        s.ledger.record(finding("OP-SHAPE", i, f"pageSize={i}"))
+    lines = report.terminal_lines(s, width=80)
+    text = "\n".join(lines)
+    no5xx = lines.index(next(line for line in lines if " NO-5XX " in line))
+    assert "500 for status='X'" in lines[no5xx + 1], text  # the readable one first
+    assert "2 findings of 2 kinds" in lines[no5xx] or "2 findings" in lines[no5xx]
+    assert text.count("replay:") == 2
+    assert "and 0 more" not in text
+    assert "more kind" in text or "more like" in text or "300 findings" in text
+    assert len(lines) < 60
+
+
+def test_long_values_are_shortened_and_secrets_never_shown() -> None:
+    s = session()
+    token = "B" * 4000
+    s.ledger.record(finding("SELF", 1, f"pageToken={token}", f"self {token} differs"))
+    text = "\n".join(report.terminal_lines(s, width=100))
+    assert token not in text and "(4000 chars)" in text
+    assert "staging-secret-token" not in text
+
+
+def test_replays_carry_throttling_budget_and_options() -> None:
+    s = session(rate_limit=2.5, max_requests=900, timeout=12.0, max_wait=5.0)
+    command = s.suite_command("FULL-PAGES")
+    assert command.startswith(f"comms-contract run --base-url {ROOT} --profile ci --seed 42")
+    for part in ("--rate-limit 2.5/s", "--max-requests 900", "--timeout 12", "--max-wait 5"):
+        assert part in command, command
+    assert command.endswith("--clause FULL-PAGES")
+    assert "staging-secret-token" not in command and "AC123" not in command
+    default = session().suite_command("NO-5XX")
+    assert "--timeout" not in default and "--max-wait" not in default  # defaults are implied
+
+
+def test_the_verdict_is_the_last_line_and_errors_are_not_repeated() -> None:
+    s = session()
+    s.ledger.mark_checked("AUTH", "test_auth")
+    s.errors.append("cannot connect to https://comms.staging.example.com")
+    lines = report.terminal_lines(s, width=80)
+    assert lines[-1].startswith("result: ERROR")
+    assert not any("cannot connect" in line for line in lines)  # stderr has it, once
+
+
+def test_width_follows_columns(monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "132")
+    assert report.terminal_width() == 132
+    monkeypatch.delenv("COLUMNS")
+    assert report.terminal_width() == 80  # not a terminal (pytest captures stdout): 80
+
+
+def test_progress_in_a_log_is_a_line_now_and_then() -> None:
+    out = io.StringIO()
+    p = Progress(out, tty=False, interval=0.05)
+    p.total = 10
+    p.start()
+    time.sleep(0.3)
+    p.done = 4
+    time.sleep(0.12)
+    p.stop()
+    lines = out.getvalue().splitlines()
+    assert 2 <= len(lines) <= 10, lines
+    assert all(line.startswith("comms-contract: ") and "\r" not in line for line in lines)
+    assert "4/10 tests" in lines[-1]
+
+
+def test_progress_on_a_terminal_rewrites_one_line_and_erases_it() -> None:
+    out = io.StringIO()
+    p = Progress(out, tty=True, delay=0.0, interval=0.02)
+    p.total = 3
+    p.start()
+    time.sleep(0.15)
+    p.stop()
+    text = out.getvalue()
+    assert "\n" not in text and text.count("\r") >= 2
+    assert text.endswith("\r\x1b[K")  # the report that follows starts on a clean line
+
+
+def test_a_short_run_shows_no_progress_on_a_terminal() -> None:
+    out = io.StringIO()
+    p = Progress(out, tty=True)  # default delay: nothing in the first seconds
+    p.start()
+    p.stop()
+    assert out.getvalue() == ""
+
+
+def test_assert_readable_catches_frames_and_floods() -> None:
+    class Fake:
+        def __init__(self, lines):
+            self.lines = lines
+
+    with pytest.raises(AssertionError):
+        assert_readable(Fake(["x"] * 201 + ["result: PASS"]))
+    with pytest.raises(AssertionError):
+        assert_readable(Fake(['  File "/x/site-packages/y.py", line 3', "result: PASS"]))
+    assert_readable(Fake(["a", "result: PASS"]))
