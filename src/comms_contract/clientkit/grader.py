@@ -1,8 +1,10 @@
 """The grader: one verdict per client clause, from the recorded traffic and the driver's output.
 
 Each check looks only at what a client is responsible for. When a client fails a valid walk
-(it exits non-zero, or is killed at the timeout) and no traffic clause explains why, the
-scenario's ``blame`` clause is charged, so every failed scenario names at least one clause.
+(it exits non-zero, is killed at the timeout, or is ended by the kit as a runaway or a hang)
+and no traffic clause explains why, the scenario's ``blame`` clause is charged, so every failed
+scenario names at least one clause. A verdict is ``pass``, ``fail``, ``n/a`` or ``advisory``
+(reported, never failing the run: lower-case ``t``/``z`` in dates, CONTRACT.md §5).
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from urllib.parse import unquote
 from comms_contract import rfc3339
 from comms_contract.clientkit.clauses import client_clause, client_clause_ids
 from comms_contract.clientkit.recorder import Hit
-from comms_contract.clientkit.scenarios import Built, Scenario
+from comms_contract.clientkit.scenarios import (
+    MAX_500_ATTEMPTS,
+    MAX_THROTTLED,
+    OVERWAIT,
+    Built,
+    Scenario,
+)
 from comms_contract.redact import redact
 
-MAX_500_ATTEMPTS = 3
+THROTTLED = (429, 503)
+_FRACTION = re.compile(r"[.](\d+)")
 _NAIVE = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?$")
 _PAGE_SIZE = re.compile(r"^[1-9][0-9]{0,3}$")
 
@@ -29,18 +38,22 @@ _PAGE_SIZE = re.compile(r"^[1-9][0-9]{0,3}$")
 class DriverRun:
     """What the client did, seen from outside: exit code, printed ids, stderr, time."""
 
-    exit_code: int | None  # None: killed at the timeout
+    exit_code: int | None  # None: killed at the timeout or ended by the kit
     timed_out: bool = False
     output: list[str] = field(default_factory=list)
     stderr_tail: str = ""
     duration: float = 0.0
+    cut: str = ""  # why the kit ended the driver early (a runaway or a hang), else ""
+    cut_kind: str = ""  # runaway | hang
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.cut
 
     def describe(self, stderr: bool = True) -> str:
         """ "exited 1 (stderr: ...)" or "was killed ...": for messages and the report."""
+        if self.cut:
+            return f"was stopped after {self.duration:.1f}s, {self.cut}"
         if self.timed_out:
             return f"was killed after {self.duration:.0f}s without finishing"
         text = self.stderr_tail.strip()
@@ -51,7 +64,7 @@ class DriverRun:
 @dataclass
 class ClauseVerdict:
     id: str
-    status: str  # pass | fail | n/a
+    status: str  # pass | fail | n/a | advisory
     message: str = ""
     evidence: list[str] = field(default_factory=list)
 
@@ -75,10 +88,20 @@ class ScenarioResult:
     verdicts: list[ClauseVerdict]
     dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    zone: str = ""  # the TZ the driver ran under ("" in-process)
+
+    @property
+    def label(self) -> str:
+        """The scenario's name, with the driver's time zone when the kit set one."""
+        return f"{self.name} [TZ={self.zone}]" if self.zone else self.name
 
     @property
     def failed(self) -> set[str]:
         return {v.id for v in self.verdicts if v.status == "fail"}
+
+    @property
+    def advisories(self) -> set[str]:
+        return {v.id for v in self.verdicts if v.status == "advisory"}
 
     @property
     def passed(self) -> bool:
@@ -90,12 +113,14 @@ class ScenarioResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.name,
+            "tz": self.zone or None,
             "summary": self.summary,
             "expect": self.expect,
             "list_params": self.params,
             "result": "pass" if self.passed else "fail",
             "exit_code": self.run.exit_code,
             "timed_out": self.run.timed_out,
+            "ended_by_kit": redact(self.run.cut) or None,
             "duration_s": round(self.run.duration, 3),
             "requests": len(self.hits) + self.dropped,
             "ids_printed": len(self.run.output),
@@ -119,12 +144,17 @@ class NotApplicable(Exception):
     """The scenario does not exercise the clause."""
 
 
+class Advisory(Failure):
+    """The clause holds, with a finding worth reporting that does not fail the run."""
+
+
 @dataclass
 class Context:
     scenario: Scenario
     built: Built
     hits: list[Hit]
     run: DriverRun
+    zone: str = ""
 
     @property
     def output(self) -> list[str]:
@@ -153,6 +183,8 @@ def check_auth(ctx: Context) -> str:
 
 def check_follow_next(ctx: Context) -> str:
     if not ctx.hits:
+        if ctx.scenario.blame == "CLIENT-DATES":
+            raise NotApplicable("no request was made (charged to the date clause)")
         raise Failure(f"the client made no request and {ctx.run.describe()}")
     selfish = [h for h in ctx.hits if h.token_kind == "self"]  # noqa: S105
     if selfish:
@@ -161,8 +193,20 @@ def check_follow_next(ctx: Context) -> str:
             "pagination.next",
             selfish,
         )
+    if ctx.run.cut_kind == "runaway":
+        pages = Counter(h.page for h in ctx.hits if h.status == 200 and h.page is not None)
+        if pages:
+            page, n = pages.most_common(1)[0]
+            if n > 1:
+                again = [h for h in ctx.hits if h.page == page and h.status == 200]
+                raise Failure(
+                    f"fetched page {page} {n} times (a loop: follow next, each page once); "
+                    f"the kit {ctx.run.cut}",
+                    [again[0], again[1], again[-1]],
+                )
     last = ctx.hits[-1]
-    if ctx.run.ok and last.status == 200 and last.next_token:
+    followed = any(h.token_kind == "next" for h in ctx.hits)  # noqa: S105
+    if ctx.run.ok and last.status == 200 and last.next_token and not followed:
         raise Failure(
             f"the client stopped after page {last.page} and exited 0 although that page's "
             "pagination.next was a token (more pages were pending)",
@@ -213,14 +257,50 @@ def check_pagesize(ctx: Context) -> str:
     return "every pageSize within 1..1000, as asked"
 
 
+def kept_instant(asked: str, sent_ns: int) -> bool:
+    """The sent instant is the asked one, or (for a fraction finer than the client's date type)
+    the asked one truncated or rounded to milliseconds, microseconds or 100 ns: the resolution
+    of JavaScript's and Java's Date, Python's datetime and .NET's ticks. A fraction of 1 to 3
+    digits is kept exactly (decision recorded in contracts/client-clauses.toml)."""
+    want = rfc3339.parse(asked, strict_case=False)
+    if want is None or sent_ns == want:
+        return sent_ns == want
+    m = _FRACTION.search(asked)
+    digits = len(m.group(1)) if m else 0
+    for unit, resolution in ((1_000_000, 3), (1_000, 6), (100, 7)):
+        if digits > resolution:
+            down = want - want % unit
+            if sent_ns in (down, (want + unit // 2) // unit * unit):
+                return True
+    return False
+
+
+def _shift(sent_ns: int, asked_ns: int, zone: str) -> str:
+    """Why a sent instant may differ from the asked one, in words, for the failure message."""
+    diff = sent_ns - asked_ns
+    size = abs(diff)
+    when = "later" if diff > 0 else "earlier"
+    if size < 1_000_000_000 and sent_ns % 1_000_000_000 == 0:
+        return f"{size / 1e6:g} ms {when}: the fractional seconds were dropped"
+    if size % (900 * 1_000_000_000) == 0:
+        hours, rest = divmod(size // 1_000_000_000, 3600)
+        zone_text = f" (the driver ran under TZ={zone})" if zone else ""
+        return (
+            f"{hours} h {rest // 60:02d} min {when}: a local-time offset was applied{zone_text} "
+            "(a naive UTC date-time treated as host-local?)"
+        )
+    return f"{size / 1e9:.9f} s {when}"
+
+
 def check_dates(ctx: Context) -> str:
     wanted = {k: ctx.built.params[k] for k in ("startDate", "endDate") if k in ctx.built.params}
     seen = False
+    lower: list[Hit] = []
     for h in ctx.hits:
         for name in ("startDate", "endDate"):
             for v in h.values(name):
                 seen = True
-                ns = rfc3339.parse(v)
+                ns = rfc3339.parse(v, strict_case=False)
                 if ns is None:
                     if _NAIVE.match(v):
                         why = "a naive date-time without an offset"
@@ -229,9 +309,13 @@ def check_dates(ctx: Context) -> str:
                     else:
                         why = "not an RFC 3339 date-time"
                     raise Failure(f"{name}={v!r}: {why}", [h])
-                if name in wanted and ns != rfc3339.parse(wanted[name]):
+                if rfc3339.is_lowercase_variant(v) and h not in lower:
+                    lower.append(h)
+                if name in wanted and not kept_instant(wanted[name], ns):
+                    asked = rfc3339.parse(wanted[name])
                     raise Failure(
-                        f"{name}={v!r} is not the instant the caller asked for ({wanted[name]})",
+                        f"{name}={v!r} is not the instant the caller asked for ({wanted[name]}): "
+                        f"{_shift(ns, asked or 0, ctx.zone)}",
                         [h],
                     )
     if wanted and ctx.hits:
@@ -242,28 +326,60 @@ def check_dates(ctx: Context) -> str:
             )
     if not seen:
         raise NotApplicable("no date filter was sent")
+    if lower:
+        raise Advisory(
+            "dates written with a lower-case 't' or 'z': valid RFC 3339, but servers may refuse "
+            "them (CONTRACT.md §5: an advisory); write upper-case 'T' and 'Z'",
+            lower,
+        )
     return "dates sent as RFC 3339 with an offset, same instants"
 
 
+def _streaks(hits: list[Hit]) -> list[tuple[int, int]]:
+    """(first index, length) of each run of throttled answers to one request, in a row."""
+    runs: list[tuple[int, int]] = []
+    for i, h in enumerate(hits):
+        if h.status not in THROTTLED:
+            continue
+        prev = hits[i - 1] if i else None
+        if runs and prev is not None and prev.status in THROTTLED and prev.key() == h.key():
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((i, 1))
+    return runs
+
+
 def check_retry_after(ctx: Context) -> str:
-    throttled = [i for i, h in enumerate(ctx.hits) if h.status in (429, 503)]
+    throttled = [i for i, h in enumerate(ctx.hits) if h.status in THROTTLED]
     if not throttled:
         raise NotApplicable("no throttled answer was served")
+    lifts = not ctx.built.never_lifts
+    early = [h for h in ctx.hits if h.early_by is not None]
     for i in throttled:
         h = ctx.hits[i]
         if i + 1 >= len(ctx.hits):
-            raise Failure(
-                f"the client gave up after the {h.status} (Retry-After: {h.retry_after}) and "
-                f"{ctx.run.describe()}: wait and repeat the request",
-                [h],
-            )
+            repeated = i and ctx.hits[i - 1].key() == h.key()
+            if lifts and ctx.run.cut_kind == "hang":
+                raise Failure(
+                    f"after the {h.status} (Retry-After: {h.retry_after}) the client "
+                    f"{ctx.run.describe()}: a wait more than {OVERWAIT:.0f}s past Retry-After is "
+                    "a hang (a wait computed from the wrong clock or time zone is hours off)",
+                    [h],
+                )
+            if lifts or not repeated:
+                raise Failure(
+                    f"the client gave up after the {h.status} (Retry-After: {h.retry_after}) and "
+                    f"{ctx.run.describe()}: wait and repeat the request",
+                    [h],
+                )
+            continue
         after = ctx.hits[i + 1]
         if after.early_by is not None:
             gap = after.t - h.t
-            early = sum(1 for x in ctx.hits if x.early_by is not None)
             raise Failure(
-                f"repeated {gap:.2f}s after a {h.status} with Retry-After: {h.retry_after} "
-                f"({after.early_by:.2f}s too early; {early} early repeat(s) in all)",
+                f"repeated {gap:.3f}s after a {h.status} with Retry-After: {h.retry_after} "
+                f"({after.early_by * 1000:.0f} ms too early; {len(early)} early repeat(s) in "
+                f"all, {len(throttled)} throttled answer(s))",
                 [h, after],
             )
         if after.key() != h.key():
@@ -273,6 +389,36 @@ def check_retry_after(ctx: Context) -> str:
                 [h, after],
             )
     return f"waited and repeated after {len(throttled)} throttled answer(s)"
+
+
+def check_retry_bound(ctx: Context) -> str:
+    runs = _streaks(ctx.hits)
+    if not runs:
+        raise NotApplicable("no throttled answer was served")
+    first, longest = max(runs, key=lambda r: r[1])
+    if longest > MAX_THROTTLED:
+        streak = ctx.hits[first : first + longest]
+        raise Failure(
+            f"sent one request {longest} times in a row, every one throttled: after at most "
+            f"{MAX_THROTTLED} throttled answers in a row, stop and surface the error",
+            [streak[0], streak[MAX_THROTTLED - 1], streak[MAX_THROTTLED]],
+        )
+    if ctx.built.never_lifts:
+        last = ctx.hits[first + longest - 1]
+        if ctx.run.ok:
+            raise Failure(
+                f"exited 0 after a throttle that never lifts ({longest} throttled answer(s)): "
+                f"{len(ctx.output)} id(s) presented as a complete list",
+                [last],
+            )
+        if ctx.run.timed_out or ctx.run.cut_kind == "hang":
+            raise Failure(
+                f"a throttle that never lifts must end in an error, not a hang: after "
+                f"{longest} throttled answer(s) the client {ctx.run.describe()}",
+                [last],
+            )
+        return f"stopped after {longest} throttled answer(s) in a row: {ctx.run.describe()}"
+    return f"at most {longest} throttled answer(s) in a row for one request"
 
 
 def check_no_blind_500(ctx: Context) -> str:
@@ -347,7 +493,7 @@ def check_surfaces_errors(ctx: Context) -> str:
             )
         return f"the {errors[-1].status} reached the caller: {ctx.run.describe()}"
     failing = [h for h in ctx.hits if h.fault.startswith("persistent")]
-    if ctx.run.timed_out:
+    if ctx.run.timed_out or ctx.run.cut:
         raise Failure(f"after the error answer the client {ctx.run.describe()}", failing[-1:])
     if ctx.run.exit_code == 0:
         raise Failure(
@@ -372,33 +518,85 @@ def check_tolerant(ctx: Context) -> str:
     return "unknown fields and status PAUSED tolerated"
 
 
+def check_no_silent_cap(ctx: Context) -> str:
+    if not any(h.token_kind == "next" and h.status == 200 for h in ctx.hits):  # noqa: S105
+        raise NotApplicable("next was never followed")
+    last = ctx.hits[-1]
+    if ctx.run.ok and last.status == 200 and last.next_token:
+        raise Failure(
+            f"stopped after page {last.page} ({len(ctx.output)} id(s) printed) and exited 0 "
+            "although pagination.next was a token: a built-in cap that ends the walk without "
+            "an error",
+            [last],
+        )
+    if not ctx.run.ok:
+        raise NotApplicable(f"the client {ctx.run.describe()}")
+    pages = max((h.page or 0) for h in ctx.hits if h.status == 200)
+    return f"walked all {pages} page(s), {len(ctx.output)} id(s)"
+
+
+def check_free_branches(ctx: Context) -> str:
+    empty = [h for h in ctx.hits if h.token_kind == "empty"]  # noqa: S105
+    if empty:
+        raise Failure(
+            f"{len(empty)} request(s) sent pageToken= (empty): a server may answer it with 400 "
+            "(TOKEN-EMPTY is FREE) and the kit does; omit pageToken on the first request",
+            empty,
+        )
+    if not ctx.hits:
+        raise NotApplicable("no request was made")
+    if ctx.scenario.expect == "complete" and not ctx.run.ok:
+        raise NotApplicable(f"the client {ctx.run.describe()}")
+    branches = []
+    ends = [h for h in ctx.hits if h.end]
+    if ends and ctx.built.server.end_marker != "null":
+        branches.append({"absent": "next absent", "empty": 'next ""'}[ctx.built.server.end_marker])
+    if any(h.status == 403 for h in ctx.hits):
+        branches.append("403")
+    if any("problem+json" in h.media_type for h in ctx.hits):
+        branches.append("problem+json errors")
+    if not branches:
+        return "no empty pageToken sent (the kit answers it with 400)"
+    return "survived " + ", ".join(branches) + "; no empty pageToken sent"
+
+
 CHECKS: dict[str, Callable[[Context], str]] = {
     "CLIENT-AUTH": check_auth,
     "CLIENT-FOLLOW-NEXT": check_follow_next,
+    "CLIENT-NO-SILENT-CAP": check_no_silent_cap,
     "CLIENT-TOKEN-VERBATIM": check_token_verbatim,
     "CLIENT-PAGESIZE": check_pagesize,
     "CLIENT-DATES": check_dates,
     "CLIENT-RETRY-AFTER": check_retry_after,
+    "CLIENT-RETRY-BOUND": check_retry_bound,
     "CLIENT-NO-BLIND-500": check_no_blind_500,
     "CLIENT-NO-EXTRA-REQUEST": check_no_extra_request,
     "CLIENT-EXACTLY-ONCE": check_exactly_once,
     "CLIENT-SURFACES-ERRORS": check_surfaces_errors,
     "CLIENT-TOLERANT": check_tolerant,
+    "CLIENT-FREE-BRANCHES": check_free_branches,
 }
 
 
 def grade(
-    scenario: Scenario, built: Built, hits: list[Hit], run: DriverRun, dropped: int = 0
+    scenario: Scenario,
+    built: Built,
+    hits: list[Hit],
+    run: DriverRun,
+    dropped: int = 0,
+    zone: str = "",
 ) -> ScenarioResult:
-    """Every client clause's verdict for one scenario run."""
+    """Every client clause's verdict for one scenario run (``zone``: the driver's TZ)."""
     assert set(CHECKS) == set(client_clause_ids()), "grader and client-clauses.toml disagree"
-    ctx = Context(scenario, built, hits, run)
+    ctx = Context(scenario, built, hits, run, zone)
     verdicts = []
     for cid in client_clause_ids():
         try:
             verdicts.append(ClauseVerdict(cid, "pass", CHECKS[cid](ctx)))
         except NotApplicable as na:
             verdicts.append(ClauseVerdict(cid, "n/a", str(na)))
+        except Advisory as a:
+            verdicts.append(ClauseVerdict(cid, "advisory", a.message, a.evidence))
         except Failure as f:
             verdicts.append(ClauseVerdict(cid, "fail", f.message, f.evidence))
     result = ScenarioResult(
@@ -410,6 +608,7 @@ def grade(
         hits,
         verdicts,
         dropped,
+        zone=zone,
     )
     if scenario.expect == "complete" and not run.ok:
         if result.failed:

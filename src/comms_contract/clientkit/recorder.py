@@ -21,7 +21,12 @@ from comms_contract.redact import redact
 
 # Headers never recorded (credentials, cookies) whatever their value.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-RETRY_TOLERANCE = 0.1  # seconds: a repeat this much early still counts as having waited
+# Seconds a repeat may come before Retry-After has elapsed and still count as having waited.
+# The server stamps the throttled answer before sending it and the repeat after receiving it,
+# so a client that waits at least Retry-After from when it got the answer is never early; the
+# 5 ms cover timer granularity (Node's timers may fire up to 1 ms early, a Java client truncates
+# an HTTP-date wait to whole milliseconds). A jitter of -10 % on Retry-After: 1 is 100 ms early.
+RETRY_TOLERANCE = 0.005
 MAX_RECORDED = 5000  # a runaway client (a loop) must not exhaust memory
 
 
@@ -58,6 +63,7 @@ class Hit:
     page: int | None = None  # the page of the walk this request asked for, when known
     status: int = 0
     retry_after: str | None = None
+    media_type: str = ""  # the answer's Content-Type (problem+json errors are a FREE branch)
     wait_until: float | None = None  # wall time before which a repeat is early
     early_by: float | None = None  # set by the server: how early this repeat came
     ids: list[str] = field(default_factory=list)

@@ -5,6 +5,11 @@ The driver protocol: the command gets ``COMMS_BASE_URL`` (the API root, no ``/v1
 query), lists the operations, prints each id on its own line in the order received and exits
 0; on an API error it exits non-zero. The credentials are fresh random values for each run, so
 a driver cannot pass by accident with hard-coded ones.
+
+The driver runs in a scrubbed environment (``driver_env``: an allow-list plus the ``COMMS_*``
+variables and ``TZ`` the kit sets), in its own session and process group, which is killed at
+the end of every scenario and when ``check-client`` is interrupted, so background children go
+too. Scenarios with dates or Retry-After run once per time zone of ``zone_runs``.
 """
 
 from __future__ import annotations
@@ -16,21 +21,58 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from comms_contract import __version__
 from comms_contract.clientkit.clauses import client_clauses
 from comms_contract.clientkit.grader import DriverRun, ScenarioResult, grade
-from comms_contract.clientkit.scenarios import SCENARIOS, Scenario, scenario
+from comms_contract.clientkit.scenarios import SCENARIOS, Scenario, ScenarioServer, scenario
 from comms_contract.redact import REDACTOR, redact
 from comms_contract.server.app import Credentials
 
 DEFAULT_TIMEOUT = 30.0
+MAX_OUTPUT = 64 * 1024 * 1024  # bytes of a driver's stdout read back (a runaway may print more)
+
+# Variables a driver inherits from the user's environment (anything else is dropped: the
+# user's real COMMS_AUTH_TOKEN for staging, cloud credentials, proxies). What a runtime needs
+# to start and find its libraries, nothing that names a secret.
+PASSED_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SYSTEMROOT",
+    "JAVA_HOME",
+    "NODE_PATH",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "GOPATH",
+    "GOROOT",
+    "GOCACHE",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "GEM_HOME",
+    "GEM_PATH",
+    "DOTNET_ROOT",
+)
+PASSED_PREFIXES = ("LC_",)  # locale categories
+EAST_ZONE = "Asia/Kolkata"  # +05:30 all year: a half-hour offset east of UTC
+WEST_ZONES = ("America/New_York", "America/Santiago")  # one of them observes DST on any date
+ZONEINFO = Path(os.environ.get("TZDIR") or "/usr/share/zoneinfo")
 
 
 class UsageError(ValueError):
@@ -52,6 +94,10 @@ class LoopbackServer:
 
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit TCP_NODELAY; asyncio sets it only on sockets created with
+        # proto=IPPROTO_TCP, and without it a keep-alive client waits 40 ms per request
+        # (Nagle against delayed ACK).
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
         config = uvicorn.Config(
@@ -85,6 +131,18 @@ class LoopbackServer:
         self._sock.close()
 
 
+class Switch:
+    """One loopback server for the whole kit run, serving the current scenario's app (starting
+    and stopping uvicorn per scenario would cost 0.2 s each)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.app is not None:
+            await self.app(scope, receive, send)
+
+
 def resolve_command(command: Sequence[str]) -> list[str]:
     """The command with its program checked up front (a missing one is a usage error)."""
     if not command:
@@ -102,47 +160,46 @@ def resolve_command(command: Sequence[str]) -> list[str]:
     return list(command)
 
 
-def run_driver(command: Sequence[str], env: dict[str, str], timeout: float) -> DriverRun:
-    """Run the driver once; past ``timeout`` its whole process group is killed."""
-    started = time.monotonic()
-    try:
-        proc = subprocess.Popen(  # noqa: S603 - the user's own driver command, run as given
-            list(command),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=os.name == "posix",  # its own process group: killed as one
+def zone_runs(now: datetime | None = None) -> tuple[list[str], str]:
+    """The TZ values a date or Retry-After scenario's driver runs under, and a note.
+
+    East: Asia/Kolkata (+05:30). West: America/New_York when it observes DST on today's date
+    and the past week (the scenarios' dates), else America/Santiago (southern summer). Without
+    a time zone database a driver would silently run in UTC: the kit says so and runs once.
+    """
+    if not all((ZONEINFO / z).is_file() for z in (EAST_ZONE, *WEST_ZONES)):
+        return ["UTC"], (
+            f"no time zone database at {ZONEINFO} (install tzdata): date and Retry-After "
+            "scenarios ran under TZ=UTC only, so host-time-zone mistakes were not tested"
         )
-    except OSError as exc:
-        raise UsageError(f"cannot run the driver command {command[0]!r}: {exc.strerror}") from None
-    timed_out = False
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        try:
-            if os.name == "posix":
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover - no process groups
-                proc.kill()
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
-    text = out.decode("utf-8", "replace")
-    return DriverRun(
-        exit_code=None if timed_out else proc.returncode,
-        timed_out=timed_out,
-        output=text.splitlines(),
-        stderr_tail=redact(err.decode("utf-8", "replace"))[-4000:],  # redact, then cut
-        duration=time.monotonic() - started,
+    from zoneinfo import ZoneInfo
+
+    now = now or datetime.now(timezone.utc)
+    days = (now, now - timedelta(days=7))
+    west = next(
+        (z for z in WEST_ZONES if all(ZoneInfo(z).dst(d) for d in days)),
+        WEST_ZONES[0],
     )
+    return [EAST_ZONE, west], ""
 
 
-def driver_env(base_url: str, creds: Credentials, params: dict[str, Any], name: str) -> dict:
-    env = dict(os.environ)
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        env.pop(var, None)
+def driver_env(
+    base_url: str,
+    creds: Credentials,
+    params: dict[str, Any],
+    name: str,
+    zone: str = "UTC",
+    passed: Sequence[str] = (),
+) -> dict[str, str]:
+    """The driver's whole environment: an allow-list of the user's (``PASSED_ENV``, ``LC_*``
+    and ``passed``), never a ``COMMS_*`` or proxy variable of the user's, plus the kit's own
+    ``COMMS_*`` variables and ``TZ``."""
+    keep = set(PASSED_ENV) | set(passed)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (k in keep or k.startswith(PASSED_PREFIXES)) and not k.upper().startswith("COMMS_")
+    }
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env.update(
         COMMS_BASE_URL=base_url,
@@ -150,8 +207,101 @@ def driver_env(base_url: str, creds: Credentials, params: dict[str, Any], name: 
         COMMS_AUTH_TOKEN=creds.auth_token,
         COMMS_LIST_PARAMS=json.dumps(params),
         COMMS_SCENARIO=name,
+        TZ=zone,
     )
     return env
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """End the driver and everything it started in its process group (background children)."""
+    if os.name == "posix":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    elif proc.poll() is None:  # pragma: no cover - no process groups
+        proc.kill()
+
+
+def _read(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    return handle.read(MAX_OUTPUT).decode("utf-8", "replace")
+
+
+def run_driver(
+    command: Sequence[str],
+    env: dict[str, str],
+    timeout: float,
+    server: ScenarioServer | None = None,
+) -> DriverRun:
+    """Run the driver once, in its own session; its process group is killed when it exits,
+    past ``timeout``, when ``server`` flags a runaway or a hang, and on any interruption."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - the user's own driver command, run as given
+                list(command),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=os.name == "posix",  # its own process group: killed as one
+            )
+        except OSError as exc:
+            raise UsageError(
+                f"cannot run the driver command {command[0]!r}: {exc.strerror}"
+            ) from None
+        wake = server.wake if server is not None else threading.Event()
+        waiter = threading.Thread(target=lambda: (proc.wait(), wake.set()), daemon=True)
+        waiter.start()
+        timed_out, cut, cut_kind = False, "", ""
+        try:
+            deadline = started + timeout
+            while proc.poll() is None:
+                now = time.monotonic()
+                if server is not None and (server.cut or server.check_stall(time.time())):
+                    cut, cut_kind = server.cut, server.cut_kind
+                    break
+                if now >= deadline:
+                    timed_out = True
+                    break
+                wake.wait(min(0.1, deadline - now))
+                wake.clear()
+        finally:
+            _kill_group(proc)  # also on Ctrl-C: nothing the driver started outlives the kit
+            proc.wait()
+        return DriverRun(
+            exit_code=None if (timed_out or cut) else proc.returncode,
+            timed_out=timed_out,
+            output=_read(out).splitlines(),
+            stderr_tail=redact(_read(err))[-4000:],  # redact, then cut
+            duration=time.monotonic() - started,
+            cut=cut,
+            cut_kind=cut_kind,
+        )
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP reached check-client: unwound like Ctrl-C (the driver is killed)."""
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception while the kit runs, so the ``finally`` that
+    kills the driver's process group runs (Python's default for them skips it)."""
+    if threading.current_thread() is not threading.main_thread() or os.name != "posix":
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    saved = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -161,6 +311,7 @@ class KitReport:
     command: list[str]
     results: list[ScenarioResult] = field(default_factory=list)
     duration: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def code(self) -> int:
@@ -171,14 +322,23 @@ class KitReport:
         return {cid for r in self.results for cid in r.failed}
 
     def result(self, name: str) -> ScenarioResult:
+        """The first run of scenario ``name`` (date and Retry-After scenarios run per zone)."""
         return next(r for r in self.results if r.name == name)
+
+    def runs(self, name: str) -> list[ScenarioResult]:
+        return [r for r in self.results if r.name == name]
 
     def clause_summary(self) -> list[dict[str, Any]]:
         rows = []
         for c in client_clauses():
-            failing = [r.name for r in self.results if c.id in r.failed]
-            graded = [r.name for r in self.results if r.verdict(c.id).status == "pass"]
-            status = "fail" if failing else ("pass" if graded else "n/a")
+            failing = list(dict.fromkeys(r.label for r in self.results if c.id in r.failed))
+            advised = list(dict.fromkeys(r.label for r in self.results if c.id in r.advisories))
+            graded = list(
+                dict.fromkeys(
+                    r.label for r in self.results if r.verdict(c.id).status in ("pass", "advisory")
+                )
+            )
+            status = "fail" if failing else "advisory" if advised else "pass" if graded else "n/a"
             rows.append(
                 {
                     "id": c.id,
@@ -186,6 +346,7 @@ class KitReport:
                     "status": status,
                     "statement": c.statement,
                     "failed_in": failing,
+                    "advisory_in": advised,
                     "passed_in": graded,
                 }
             )
@@ -197,6 +358,7 @@ class KitReport:
             "command": self.command,
             "result": "pass" if self.code == 0 else "fail",
             "duration_s": round(self.duration, 3),
+            "notes": self.notes,
             "clauses": self.clause_summary(),
             "scenarios": [r.to_json() for r in self.results],
         }
@@ -209,30 +371,38 @@ class KitReport:
 
     def terminal_lines(self, colour: bool = False) -> list[str]:
         def paint(text: str, status: str) -> str:
-            code = {"pass": "32", "fail": "31", "n/a": "90"}.get(status, "0")
+            code = {"pass": "32", "fail": "31", "n/a": "90", "advisory": "33"}.get(status, "0")
             return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
         lines = []
         for r in self.results:
             status = "pass" if r.passed else "fail"
-            head = f"{status.upper():<4} {r.name:<22} {r.run.describe(stderr=False):<10} "
+            run = r.run.describe(stderr=False) if not r.run.cut else f"stopped ({r.run.cut_kind})"
+            head = f"{status.upper():<4} {r.label:<40} {run:<10} "
             head += f"{len(r.hits) + r.dropped} request(s), {r.run.duration:.1f}s"
             lines.append(paint(head, status))
             for v in r.verdicts:
-                if v.status == "fail":
-                    lines.append(paint(f"     {v.id}: {v.message}", "fail"))
+                if v.status in ("fail", "advisory"):
+                    tag = "" if v.status == "fail" else "advisory: "
+                    lines.append(paint(f"     {tag}{v.id}: {v.message}", v.status))
                     lines.extend(f"         {e}" for e in v.evidence)
             for note in r.notes:
                 lines.append(f"     note: {note}")
+        lines.extend(f"note: {note}" for note in self.notes)
         lines.append("")
         lines.append("clauses:")
         for row in self.clause_summary():
-            where = f" (in {', '.join(row['failed_in'])})" if row["failed_in"] else ""
-            lines.append(paint(f"  {row['status'].upper():<4} {row['id']}{where}", row["status"]))
+            where = f" (in {', '.join(row['failed_in'] or row['advisory_in'])})"
+            where = where if row["failed_in"] or row["advisory_in"] else ""
+            text = f"  {row['status'].upper():<8} {row['id']}{where}"
+            lines.append(paint(text, row["status"]))
         n_fail = sum(not r.passed for r in self.results)
-        verdict = "conforms" if self.code == 0 else f"{n_fail} scenario(s) with violations"
+        verdict = "conforms" if self.code == 0 else f"{n_fail} scenario run(s) with violations"
+        advisories = sum(bool(r.advisories) for r in self.results)
+        if advisories:
+            verdict += f", {advisories} with advisories"
         lines.append(
-            f"check-client: {len(self.results)} scenario(s), {verdict} ({self.duration:.1f}s)"
+            f"check-client: {len(self.results)} scenario run(s), {verdict} ({self.duration:.1f}s)"
         )
         return [redact(line) for line in lines]
 
@@ -256,27 +426,48 @@ def run_kit(
     timeout: float = DEFAULT_TIMEOUT,
     seed: int = 0,
     progress: Callable[[ScenarioResult], None] | None = None,
+    pass_env: Sequence[str] = (),
+    zones: Sequence[str] | None = None,
 ) -> KitReport:
-    """Run the driver once per scenario and grade each run."""
+    """Run the driver once per scenario (per time zone for date and Retry-After scenarios:
+    ``zones``, default ``zone_runs()``) and grade each run. ``pass_env``: more variable names
+    the driver may inherit (never ``COMMS_*``)."""
     if timeout <= 0:
         raise UsageError("--timeout must be positive")
+    for name in pass_env:
+        if not name or "=" in name or name.upper().startswith("COMMS_"):
+            raise UsageError(
+                f"--pass-env {name!r}: give a variable name; COMMS_* variables are the kit's own"
+            )
     command = resolve_command(command)
     chosen = select_scenarios(scenarios)
     report = KitReport([redact(c) for c in command])
+    if zones is None:
+        zone_list, note = zone_runs()
+        if note and any(sc.zoned for sc in chosen):
+            report.notes.append(note)
+    else:
+        zone_list = list(zones)
     started = time.monotonic()
     creds = kit_credentials()
     # the user's own token is not given to drivers, but one may find it (a config file, a
     # keychain) and print it: mask it in everything the kit writes
     REDACTOR.add("", os.environ.get("COMMS_AUTH_TOKEN", ""))
-    for sc in chosen:
-        built = sc.build(creds, seed, "")
-        with LoopbackServer(built.server) as srv:
-            env = driver_env(srv.base_url, creds, built.params, sc.name)
-            run = run_driver(command, env, timeout)
-        log = built.server.log
-        result = grade(sc, built, log.hits, run, log.dropped)
-        report.results.append(result)
-        if progress is not None:
-            progress(result)
+    switch = Switch()
+    with _signals_interrupt(), LoopbackServer(switch) as srv:
+        for sc in chosen:
+            for zone in zone_list if sc.zoned else ["UTC"]:
+                built = sc.build(creds, seed, "")
+                switch.app = built.server
+                env = driver_env(srv.base_url, creds, built.params, sc.name, zone, pass_env)
+                try:
+                    run = run_driver(command, env, timeout, built.server)
+                finally:
+                    switch.app = None
+                log = built.server.log
+                result = grade(sc, built, log.hits, run, log.dropped, zone if sc.zoned else "")
+                report.results.append(result)
+                if progress is not None:
+                    progress(result)
     report.duration = time.monotonic() - started
     return report
