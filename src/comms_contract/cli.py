@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--report-json", metavar="PATH", help="write the JSON report to PATH")
     for setting in (KIT_TIMEOUT, SEED):
         k.add_argument(f"--{setting.name}", **setting.option_kwargs())
+    k.add_argument(
+        "--pass-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="let the driver inherit this variable too (repeatable; the driver's environment "
+        "is otherwise an allow-list, never your COMMS_* variables)",
+    )
     k.add_argument("--list", action="store_true", help="list the scenarios and clauses, then exit")
     k.add_argument("driver", nargs=argparse.REMAINDER, help="-- CMD [ARG ...]")
 
@@ -333,7 +341,9 @@ def cmd_check_client(args: argparse.Namespace) -> int:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = run_kit(command, args.scenario, timeout=args.timeout, seed=args.seed)
+        report = run_kit(
+            command, args.scenario, timeout=args.timeout, seed=args.seed, pass_env=args.pass_env
+        )
     except UsageError as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -44,7 +44,7 @@ class DriverRun:
     stderr_tail: str = ""
     duration: float = 0.0
     cut: str = ""  # why the kit ended the driver early (a runaway or a hang), else ""
-    cut_kind: str = ""  # runaway | hang
+    cut_kind: str = ""  # runaway | hang | early (a repeat before Retry-After elapsed)
 
     @property
     def ok(self) -> bool:
@@ -459,7 +459,8 @@ def check_exactly_once(ctx: Context) -> str:
     if out == expected:
         return f"all {len(expected)} ids exactly once, in order"
     dupes = sorted(i for i, n in Counter(out).items() if n > 1)
-    missing = [i for i in expected if i not in set(out)]
+    printed = set(out)
+    missing = [i for i in expected if i not in printed]
     extra = sorted(set(out) - set(expected))
     parts = []
     if dupes:
@@ -470,7 +471,18 @@ def check_exactly_once(ctx: Context) -> str:
         parts.append(f"{len(extra)} unexpected line(s) (e.g. {extra[0][:80]!r})")
     if not parts:
         parts.append("the ids came out in a different order than the server sent them")
-    raise Failure("exited 0 but the list is wrong: " + "; ".join(parts))
+    raise Failure(
+        "exited 0 but the list is wrong: " + "; ".join(parts), _serving(ctx, dupes, missing)
+    )
+
+
+def _serving(ctx: Context, *groups: list[str]) -> list[Hit]:
+    """The requests whose answers held the first id of each group (the proof), else the last."""
+    shown: list[Hit] = []
+    for ids in groups:
+        if ids:
+            shown += [h for h in ctx.hits if ids[0] in h.ids and h not in shown][:2]
+    return shown or ctx.hits[-1:]
 
 
 def check_surfaces_errors(ctx: Context) -> str:
@@ -513,7 +525,8 @@ def check_tolerant(ctx: Context) -> str:
     if dropped:
         raise Failure(
             f"{len(dropped)} operation(s) with the unknown status PAUSED were dropped "
-            f"(e.g. {dropped[0]})"
+            f"(e.g. {dropped[0]}, served by the request below)",
+            _serving(ctx, dropped),
         )
     return "unknown fields and status PAUSED tolerated"
 

@@ -378,7 +378,7 @@ class KitReport:
         for r in self.results:
             status = "pass" if r.passed else "fail"
             run = r.run.describe(stderr=False) if not r.run.cut else f"stopped ({r.run.cut_kind})"
-            head = f"{status.upper():<4} {r.label:<40} {run:<10} "
+            head = f"{status.upper():<4} {r.label:<46} {run:<10} "
             head += f"{len(r.hits) + r.dropped} request(s), {r.run.duration:.1f}s"
             lines.append(paint(head, status))
             for v in r.verdicts:

@@ -220,6 +220,12 @@ class ScenarioServer(ReferenceServer):
             self.stall_at = (hit.wait_until or hit.wall) + OVERWAIT
         else:
             self.stall_at = None
+        if hit.early_by is not None and not self.cut:
+            self.cut_kind = "early"
+            self.cut = (
+                f"ended by the kit at request #{hit.seq}, a repeat {hit.early_by * 1000:.0f} ms "
+                "before Retry-After had elapsed (the verdict is decided)"
+            )
         if self.budget is not None and hit.seq > self.budget and not self.cut:
             self.cut_kind = "runaway"
             self.cut = (
