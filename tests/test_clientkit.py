@@ -425,3 +425,15 @@ def test_comms_mock_with_an_async_client() -> None:
         assert mock.assert_conforms(ids).passed
         with pytest.raises(ConformanceError, match="CLIENT-EXACTLY-ONCE"):
             mock.assert_conforms(ids + ids[:1])
+
+
+def test_comms_mock_stops_a_looping_client() -> None:
+    with CommsMock("multi-page") as mock:
+        params = dict(mock.params)
+        with (
+            httpx.Client(auth=(mock.account_id, mock.auth_token)) as c,
+            pytest.raises(ConformanceError, match="CLIENT-FOLLOW-NEXT"),
+        ):
+            for _ in range(1000):  # follows self: never ends on its own
+                body = c.get(mock.base_url + "/v1/PushNotifications/Operations", params=params)
+                params["pageToken"] = body.json()["pagination"]["self"]

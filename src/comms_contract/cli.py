@@ -326,7 +326,8 @@ def cmd_check_client(args: argparse.Namespace) -> int:
 
     if args.list:
         for sc in SCENARIOS.values():
-            print(wrapped(f"{sc.name:<22} {sc.expect:<8} ", sc.summary))
+            zones = "2 zones" if sc.zoned else "UTC"
+            print(wrapped(f"{sc.name:<22} {sc.expect:<8} {zones:<8} ", sc.summary))
         print()
         for c in client_clauses():
             print(wrapped(f"{c.id:<24} {c.level:<5} ", c.statement))

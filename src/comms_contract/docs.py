@@ -128,8 +128,9 @@ def client_section(tests_dir: Path) -> list[str]:
         check = CHECKS.get(c.id)
         graded = f"`clientkit/grader.py::{check.__name__}`" if check else "—"
         clients = "<br>".join(f"`{x}`" for x in sorted(caught.get(c.id, []))) or "—"
+        statement = c.statement + (f" *Decision:* {c.decision}" if c.decision else "")
         out.append(
-            f"| {c.id} | {c.level} | {_cell(c.statement)} | {_cell(c.source)} | {graded} "
+            f"| {c.id} | {c.level} | {_cell(statement)} | {_cell(c.source)} | {graded} "
             f"| {clients} |"
         )
     return out

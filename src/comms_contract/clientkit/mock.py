@@ -2,7 +2,8 @@
 
 respx patches httpx's network transports; each matched request is handed to the scenario
 server synchronously (no event loop, so sync and async clients both work), recorded with its
-raw query string, and graded afterwards by the same clauses as ``check-client``.
+raw query string, and graded afterwards by the same clauses as ``check-client``. A client that
+loops (more requests than the walk can need) gets ``ConformanceError`` from its next request.
 """
 
 from __future__ import annotations
@@ -92,7 +93,12 @@ class CommsMock:
             "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
             "client": ("127.0.0.1", 0),
         }
-        response = self.built.server.handle(scope, Request(scope))
+        server = self.built.server
+        response = server.handle(scope, Request(scope))
+        if server.cut_kind == "runaway":  # a loop: stop the client here, naming the clause
+            run = DriverRun(exit_code=None, cut=server.cut, cut_kind=server.cut_kind)
+            result = grade(self.scenario, self.built, server.log.hits, run, server.log.dropped)
+            raise ConformanceError(self._describe(result))
         return httpx.Response(
             response.status_code,
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
@@ -134,10 +140,14 @@ class CommsMock:
         """``grade`` and raise ``ConformanceError`` naming every failed clause."""
         result = self.grade(ids, error)
         if not result.passed:
-            lines = [f"scenario {result.name}: client clauses violated"]
-            for v in result.verdicts:
-                if v.status == "fail":
-                    lines.append(f"  {v.id}: {v.message}")
-                    lines.extend(f"      {e}" for e in v.evidence)
-            raise ConformanceError("\n".join(lines))
+            raise ConformanceError(self._describe(result))
         return result
+
+    @staticmethod
+    def _describe(result: ScenarioResult) -> str:
+        lines = [f"scenario {result.name}: client clauses violated"]
+        for v in result.verdicts:
+            if v.status == "fail":
+                lines.append(f"  {v.id}: {v.message}")
+                lines.extend(f"      {e}" for e in v.evidence)
+        return "\n".join(lines)
