@@ -262,7 +262,7 @@ def test_interrupting_check_client_ends_the_driver_group(tmp_path: Path, sig: in
         time.sleep(0.05)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2 and b"interrupted" in err and b"Traceback" not in err
+    assert proc.returncode == 128 + sig and b"interrupted" in err and b"Traceback" not in err
     for pid in map(int, pidfile.read_text().split()):
         deadline = time.monotonic() + 5
         while not _gone(pid) and time.monotonic() < deadline:

@@ -345,6 +345,9 @@ def cmd_check_client(args: argparse.Namespace) -> int:
         report = run_kit(
             command, args.scenario, timeout=args.timeout, seed=args.seed, pass_env=args.pass_env
         )
+    except RunInterrupted as exc:  # the driver's process group is already killed
+        print(f"comms-contract: interrupted by {exc.signal_name}", file=sys.stderr)
+        return interrupt_exit_code(exc.signum)
     except UsageError as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -9,7 +9,9 @@ a driver cannot pass by accident with hard-coded ones.
 The driver runs in a scrubbed environment (``driver_env``: an allow-list plus the ``COMMS_*``
 variables and ``TZ`` the kit sets), in its own session and process group, which is killed at
 the end of every scenario and when ``check-client`` is interrupted, so background children go
-too. Scenarios with dates or Retry-After run once per time zone of ``zone_runs``.
+too (SIGINT, SIGTERM and SIGHUP raise ``RunInterrupted`` while the kit runs, so the kill in
+``run_driver``'s ``finally`` always happens). Scenarios with dates or Retry-After run once per
+time zone of ``zone_runs``.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,6 +36,7 @@ from comms_contract import __version__
 from comms_contract.clientkit.clauses import client_clauses
 from comms_contract.clientkit.grader import DriverRun, ScenarioResult, grade
 from comms_contract.clientkit.scenarios import SCENARIOS, Scenario, ScenarioServer, scenario
+from comms_contract.interrupt import signals_end_run
 from comms_contract.redact import REDACTOR, redact
 from comms_contract.server.app import Credentials
 
@@ -281,29 +283,6 @@ def run_driver(
         )
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP reached check-client: unwound like Ctrl-C (the driver is killed)."""
-
-
-@contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into an exception while the kit runs, so the ``finally`` that
-    kills the driver's process group runs (Python's default for them skips it)."""
-    if threading.current_thread() is not threading.main_thread() or os.name != "posix":
-        yield
-        return
-
-    def stop(signum: int, _frame: object) -> None:
-        raise Interrupted(signal.Signals(signum).name)
-
-    saved = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
 @dataclass
 class KitReport:
     """Every scenario's result; exit code 0 when all conform, 1 on any violation."""
@@ -454,7 +433,7 @@ def run_kit(
     # keychain) and print it: mask it in everything the kit writes
     REDACTOR.add("", os.environ.get("COMMS_AUTH_TOKEN", ""))
     switch = Switch()
-    with _signals_interrupt(), LoopbackServer(switch) as srv:
+    with signals_end_run(), LoopbackServer(switch) as srv:
         for sc in chosen:
             for zone in zone_list if sc.zoned else ["UTC"]:
                 built = sc.build(creds, seed, "")
