@@ -1,10 +1,32 @@
-"""Repository root conftest: the self-tests never talk to a real target by accident."""
+"""Repository root conftest: the self-tests run in parallel (pytest-xdist) and never talk to a
+real target by accident."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``python -m pytest`` spreads the self-tests over one worker per CPU (pytest-xdist,
+    ``--dist worksteal``: a few heavy tests would leave ``load``'s fixed chunks unbalanced).
+
+    Set here rather than in pytest.ini's addopts so the README's test command still works
+    where pytest-xdist is not installed (``pip install .`` without the dev extras): it then
+    runs in one process. ``-n N``, ``-n 0`` or ``-p no:xdist`` on the command line win.
+    """
+    option = config.option
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return  # no pytest-xdist, or this is one of its workers
+    if option.numprocesses is not None:
+        return
+    if getattr(option, "collectonly", False) or getattr(option, "usepdb", False):
+        return
+    option.numprocesses = "auto"
+    if option.dist == "no":
+        option.dist = "worksteal"
 
 
 @pytest.fixture(autouse=True)

@@ -24,12 +24,14 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app: object) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 in a thread; yields the base URL."""
-    port = free_port()
+    """Run ``app`` on 127.0.0.1 in a thread; yields the base URL.
+
+    uvicorn binds port 0 itself and the URL carries the port it got: a port picked first and
+    bound later could be taken meanwhile by a parallel (pytest-xdist) worker."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=port,
+        port=0,
         log_level="error",
         lifespan="off",
         timeout_graceful_shutdown=1,
@@ -42,6 +44,7 @@ def serve(app: object) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
