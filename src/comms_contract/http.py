@@ -248,26 +248,19 @@ class Exchange:
         waited: float = 0.0,
         body_error: str | None = None,
     ) -> Exchange:
-        """The ingress point: the answer, scrubbed of every form of the credentials.
-
-        Header names, values and the (decoded) body are scrubbed before anything parses,
-        stores or prints them (``redact.scrub_bytes``); the request (and its Authorization
-        header) is not kept. Masking replaces whole (escaped) characters inside a JSON string
-        with ``[REDACTED]``, so a JSON body stays JSON; a conformant server never echoes the
-        token, so checks only ever see masked text from a server that leaks it.
-        """
-        scrubbed = httpx.Headers([(scrub_bytes(k), scrub_bytes(v)) for k, v in headers.raw])
+        """The exchange for an answer as ``_Answer.received`` scrubbed it (the ingress point:
+        every answer, throttled ones included, is scrubbed there once, as its body is read)."""
         return cls(
             method,
             url,
             params,
             status,
-            scrubbed,
-            scrub_bytes(body),
+            headers,
+            body,
             authenticated,
             attempts,
             waited,
-            redact(body_error) if body_error else None,
+            body_error,
         )
 
     @property
@@ -345,10 +338,30 @@ class BodyTooLarge(Exception):
 
 @dataclass
 class _Answer:
+    """A response as received: status, headers, decoded body; scrubbed (see ``received``)."""
+
     status: int
     headers: httpx.Headers
     body: bytes
     body_error: str | None
+
+    @classmethod
+    def received(
+        cls, status: int, headers: httpx.Headers, body: bytes, body_error: str | None
+    ) -> _Answer:
+        """The ingress point: every answer, throttled ones included, is scrubbed of every form
+        of the credentials the moment its body is read, before anything parses, stores, cuts
+        or prints it (``redact.scrub_bytes``: header names and values, the body). Masking
+        replaces whole (escaped) characters inside a JSON string with ``[REDACTED]``, so a
+        JSON body stays JSON; a conformant server never echoes the token, so checks only
+        ever see masked text from a server that leaks it. The request, and with it the
+        Authorization header, is not kept."""
+        return cls(
+            status,
+            httpx.Headers([(scrub_bytes(k), scrub_bytes(v)) for k, v in headers.raw]),
+            scrub_bytes(body),
+            redact(body_error) if body_error else None,
+        )
 
 
 class _Inflater:
@@ -709,7 +722,7 @@ class ContractClient:
                 body, error = await _read_body(response, self.settings.max_body)
             finally:
                 await response.aclose()
-        return _Answer(response.status_code, response.headers, body, error)
+        return _Answer.received(response.status_code, response.headers, body, error)
 
 
 def _connect_message(target: Target, exc: Exception) -> str:
