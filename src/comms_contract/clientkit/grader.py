@@ -113,7 +113,7 @@ class ScenarioResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.name,
-            "tz": self.zone or None,
+            "tz": self.zone or None,  # None: TZ=UTC under check-client, the host zone in-process
             "summary": self.summary,
             "expect": self.expect,
             "list_params": self.params,

@@ -179,7 +179,7 @@ def zone_runs(now: datetime | None = None) -> tuple[list[str], str]:
     now = now or datetime.now(timezone.utc)
     days = (now, now - timedelta(days=7))
     west = next(
-        (z for z in WEST_ZONES if all(ZoneInfo(z).dst(d) for d in days)),
+        (z for z in WEST_ZONES if all(d.astimezone(ZoneInfo(z)).dst() for d in days)),
         WEST_ZONES[0],
     )
     return [EAST_ZONE, west], ""
