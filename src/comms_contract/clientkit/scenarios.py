@@ -3,11 +3,12 @@
 A ``ScenarioServer`` is the reference server plus a traffic recorder, a map of the tokens it
 issued (which page each ``next`` and ``self`` token leads to) and optional faults keyed by page
 number: a throttled answer (429/503 with Retry-After, once or for ever), a persistent 500, a
-4xx. It always takes the 400 branch of TOKEN-EMPTY (``pageToken=``), accepts lower-case ``t``/``z``
-in dates (an advisory, graded by the kit), and keeps a request budget: a client that sends
-clearly more requests than the walk can need (a loop) is cut short, as is one that goes silent
-long after a Retry-After elapsed (a hang). Each ``Scenario`` builds a fresh server, the list
-query the driver must make, and the ids a conformant client lists for it.
+4xx. It always takes the 400 branch of TOKEN-EMPTY (``pageToken=``) and accepts lower-case
+``t``/``z`` in dates (an advisory, graded by the kit). It flags a client to be cut short: one
+that sends clearly more requests than the walk can need, or is served one page a 4th time (a
+loop); one that repeats a throttled request before Retry-After elapsed (the verdict is
+decided); one that goes silent 5 s past Retry-After (a hang). Each ``Scenario`` builds a fresh
+server, the list query the driver must make, and the ids a conformant client lists for it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ HOUR_NS = 3600 * SECOND
 MAX_THROTTLED = 10  # CONTRACT.md §5: at most 10 throttled answers in a row for one request
 MAX_500_ATTEMPTS = 3  # CLIENT-NO-BLIND-500: a request answered 500 is sent at most 3 times
 OVERWAIT = 5.0  # seconds past Retry-After after which a silent client is graded as hanging
+MAX_SERVED = 3  # a page answered 200 more often than this: a loop, ended at once
 
 
 class ScenarioError(ApiError):
@@ -184,6 +186,7 @@ class ScenarioServer(ReferenceServer):
         self.cut: str = ""  # why the kit ended the scenario early ("" while it runs)
         self.cut_kind: str = ""  # runaway | hang
         self.stall_at: float | None = None  # wall time: no request by then after a throttle
+        self.served: dict[int, int] = {}  # page number -> 200 answers (a loop repeats one)
         self.wake = threading.Event()  # set when the runner should look (cut, or answered)
 
     # ---- recording -------------------------------------------------------------------------
@@ -226,6 +229,14 @@ class ScenarioServer(ReferenceServer):
                 f"ended by the kit at request #{hit.seq}, a repeat {hit.early_by * 1000:.0f} ms "
                 "before Retry-After had elapsed (the verdict is decided)"
             )
+        if hit.status == 200 and hit.page is not None:
+            self.served[hit.page] = self.served.get(hit.page, 0) + 1
+            if self.served[hit.page] > MAX_SERVED and not self.cut:
+                self.cut_kind = "runaway"
+                self.cut = (
+                    f"ended by the kit at request #{hit.seq}: page {hit.page} was served for the "
+                    f"{self.served[hit.page]}th time (a loop)"
+                )
         if self.budget is not None and hit.seq > self.budget and not self.cut:
             self.cut_kind = "runaway"
             self.cut = (
