@@ -290,6 +290,7 @@ def test_cli_run_leaks_no_piece_of_the_token(cli_run, token):
     files = _files(out)
     assert {"r.json", "j.xml", "r.html"} <= set(files)
     assert "[REDACTED]" in files["r.json"]  # the echo reached the report, masked
+    assert "the target echoed the credentials" in files["r.json"]  # and the user is told
     for where, text in {"stdout": proc.stdout, "stderr": proc.stderr, **files}.items():
         assert not recoverable(text, token), f"{where}: {recoverable(text, token)}"
 

@@ -305,3 +305,22 @@ def test_usage_errors_never_quote_a_query(capsys):
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1, err
         assert "url-borne" not in err and "5f2a9c" not in err, err
+
+
+def test_an_echo_is_noted_on_auth():
+    """A target that echoes the credentials is told so (a note on AUTH), not silently masked."""
+    from comms_contract.http import ECHOED, ContractClient, Target
+    from comms_contract.ledger import Ledger
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"X-Debug": TOKEN}, json={"ok": True})
+
+    def quiet(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ok": True})
+
+    for handler, noted in ((quiet, False), (echo, True)):
+        ledger = Ledger()
+        target = Target("http://127.0.0.1:9", ACCOUNT, TOKEN)
+        ex = ContractClient(target, ledger, transport=httpx.MockTransport(handler)).get([])
+        assert (ECHOED in ledger.notes.get("AUTH", [])) is noted
+        assert ex.headers.get("x-debug") in (None, "[REDACTED]")

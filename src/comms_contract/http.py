@@ -130,6 +130,12 @@ class Target:
             )
 
 
+ECHOED = (
+    "the target echoed the credentials in a response: masked as [REDACTED] as it arrived, "
+    "so checks and reports saw the masked text"
+)
+
+
 def display_url(url: str) -> str:
     """``url`` as an error message may quote it: no user info, query or fragment (any may hold
     a secret the suite does not know), and the registered tokens masked."""
@@ -344,6 +350,7 @@ class _Answer:
     headers: httpx.Headers
     body: bytes
     body_error: str | None
+    masked: bool = False  # the target echoed the credentials; what is kept is masked
 
     @classmethod
     def received(
@@ -356,12 +363,11 @@ class _Answer:
         JSON body stays JSON; a conformant server never echoes the token, so checks only
         ever see masked text from a server that leaks it. The request, and with it the
         Authorization header, is not kept."""
-        return cls(
-            status,
-            httpx.Headers([(scrub_bytes(k), scrub_bytes(v)) for k, v in headers.raw]),
-            scrub_bytes(body),
-            redact(body_error) if body_error else None,
-        )
+        fields = [(scrub_bytes(k), scrub_bytes(v)) for k, v in headers.raw]
+        clean = scrub_bytes(body)
+        masked = clean is not body or fields != list(headers.raw)
+        body_error = redact(body_error) if body_error else None
+        return cls(status, httpx.Headers(fields), clean, body_error, masked)
 
 
 class _Inflater:
@@ -581,6 +587,8 @@ class ContractClient:
         while True:
             attempts += 1
             answer = self._send(method, pairs, credentials or None, request_headers)
+            if answer.masked:
+                self.ledger.note("AUTH", ECHOED)
             if answer.status not in (429, 503):
                 break
             delay = self._throttle_delay(answer, method, pairs, attempts)
