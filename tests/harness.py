@@ -59,6 +59,27 @@ def assert_readable(out) -> None:
     assert lines[-1].startswith("result: "), lines[-1]
 
 
+# A full run skips only what it cannot see: the probes it does not send by default and the
+# throttling it never meets. Anything else skipped would be a vacuous pass (a contract module
+# that did not import, a check that never ran, too little data).
+EXPECTED_SKIPS = frozenset({"METHODS", "RETRY-AFTER-429", "RETRY-AFTER-503"})
+
+
+def assert_clean(
+    out: Outcome, *, skips: Iterable[str] = EXPECTED_SKIPS, must_pass: Iterable[str] = ()
+) -> None:
+    """The run is clean: exit 0, no error, no failing or advisory clause, nothing skipped
+    beyond ``skips``, and every ``must_pass`` clause passed (the one "run is clean" check
+    of the self-tests)."""
+    assert not out.session.errors, out.explain()
+    assert out.code == 0, out.explain()
+    assert not out.failed and not out.advisory, out.explain()
+    skipped = {cid for cid, status in out.statuses.items() if status == "skipped"}
+    assert skipped <= set(skips), out.explain()
+    for cid in must_pass:
+        assert out.statuses[cid] == "pass", out.explain()
+
+
 def run_against(
     app: object,
     *,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import re
 import sys
 import time
@@ -47,12 +48,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A check caught the target when its test failed the run with a clause finding (an
+    internal error is a suite bug, counted apart in the session's errors)."""
     if report.when != "call" or not report.failed:
         return
-    check = report.nodeid.split("::")[-1].split("[")[0]
     named = re.search(r"clauses violated: ([A-Z0-9, -]+)", str(report.longrepr))
-    clauses = {c.strip() for c in named[1].split(",")} if named else set()
-    CAUGHT.setdefault(check, set()).update(clauses)
+    if named:
+        check = report.nodeid.split("::")[-1].split("[")[0]
+        CAUGHT.setdefault(check, set()).update(c.strip() for c in named[1].split(","))
 
 
 # ---- the checks and the mutants -------------------------------------------------------------
@@ -97,25 +100,22 @@ NO_KILLER = {
 # neutered (tests/test_neutering.py runs exactly these pairs; the script verifies them)
 KILLERS: dict[str, str] = {
     "test_bad_credentials_are_refused": "AcceptsMissingCredentials",
-    "test_good_credentials_are_accepted": "RejectsEveryone",
     "test_status_walk": "StatusIndexLags",
     "test_window_walk": "DatesLostOnTokenPages",
-    "test_offsets_give_identical_results": "PlusZeroOffsetIgnored",
-    "test_token_with_or_without_filters": "ResentFiltersRejected",
+    "test_token_with_or_without_filters": "TokenAloneUsesDefaultSize",
     "test_fuzzed_query": "NonAsciiToken500",
     "test_page_size_grammar": "ClampsPageSize",
-    "test_status_grammar": "RejectsCanceled",
+    "test_status_grammar": "UnknownStatusIgnored",
     "test_date_grammar": "AcceptsDateOnly",
-    "test_start_after_end": "SameMinuteInversion500",
+    "test_start_after_end": "SwapsInvertedDates",
     "test_equal_instants_give_identical_results": "NegativeHalfHourOffsetWrong",
-    "test_first_page_shape": "UpdatedBeforeCreated",
-    "test_foreign_token_is_refused": "GarbageToken401",
-    "test_walk_property": "MixedSizesLoseOne",
-    "test_walk_machine": "TamperedTokenRestartsOnFilteredWalks",
-    "test_whole_walk": "OrderDependsOnPageSize",
-    "test_default_page_size": "DefaultPageSize20",
+    "test_first_page_shape": "SelfNullOnEmptyPage",
+    "test_foreign_token_is_refused": "LongToken500",
+    "test_walk_machine": "BadTokenWithFiltersRestarts",
+    "test_whole_walk": "DeepPagesRepeat",
+    "test_default_page_size": "DefaultSizeLostOnTokenPages",
     "test_self_and_reused_tokens": "SingleUseTokens",
-    "test_tampered_token_mid_walk": "TruncatedTokenRestarts",
+    "test_tampered_token_mid_walk": "BadTokenWithFullQueryRestarts",
 }
 
 
@@ -127,10 +127,29 @@ class Kill:
     code: int
     caught_by: dict[str, set[str]] = field(default_factory=dict)  # check -> clauses it named
     seconds: float = 0.0
+    errors: int = 0  # internal errors of the suite during the run (crash-proofing bugs)
 
     @property
     def caught(self) -> bool:
-        return self.code == 1
+        return bool(self.caught_by) or self.code == 1
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "mutant": self.mutant,
+                "clause": self.clause,
+                "code": self.code,
+                "caught_by": {k: sorted(v) for k, v in sorted(self.caught_by.items())},
+                "seconds": round(self.seconds, 1),
+                "errors": self.errors,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, line: str) -> Kill:
+        d = json.loads(line)
+        d["caught_by"] = {k: set(v) for k, v in d["caught_by"].items()}
+        return cls(**d)
 
 
 def run_mutant(
@@ -161,6 +180,7 @@ def run_mutant(
         neuter.NEUTERED.clear()
     kill = Kill(name, clause, out.code, {k: set(v) for k, v in neuter.CAUGHT.items()})
     kill.seconds = time.monotonic() - started
+    kill.errors = len(out.session.errors)
     return kill
 
 
@@ -168,10 +188,23 @@ def run_mutant(
 COMMAND = "python tests/neuter.py --write docs/mutation.md"
 
 
-def matrix(names: Iterable[str]) -> list[Kill]:
+def matrix(names: Iterable[str], cache: Path | None = None) -> list[Kill]:
+    """Every mutant under the whole quick suite; ``cache`` (JSON lines) keeps finished runs,
+    so an interrupted matrix resumes."""
+    done: dict[str, Kill] = {}
+    if cache is not None and cache.exists():
+        for line in cache.read_text(encoding="utf-8").splitlines():
+            kill = Kill.from_json(line)
+            done[kill.mutant] = kill
     out = []
     for name in names:
+        if name in done:
+            out.append(done[name])
+            continue
         kill = run_mutant(name)
+        if cache is not None:
+            with cache.open("a", encoding="utf-8") as f:
+                f.write(kill.to_json() + "\n")
         print(
             f"{name:40} {'caught' if kill.caught else 'MISSED':7} {kill.seconds:5.1f}s "
             f"by {', '.join(sorted(kill.caught_by)) or '-'}",
@@ -250,9 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--write", metavar="PATH", help="write the markdown table here")
     p.add_argument("--mutant", action="append", default=[], help="only these mutants")
+    p.add_argument("--cache", metavar="PATH", help="JSON lines of finished runs (resume)")
     args = p.parse_args(argv)
     names = args.mutant or list(mutants())
-    kills = matrix(names)
+    kills = matrix(names, Path(args.cache) if args.cache else None)
     by_name = {k.mutant: k for k in kills}
     verified = {}
     for check, mutant in KILLERS.items():

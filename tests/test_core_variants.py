@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
-from harness import Outcome, run_against
+from harness import Outcome, assert_clean, run_against
 from loopback import serve
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -271,16 +271,6 @@ class AllVariants(*VARIANTS):
     override one method, the earlier calls super() (e.g. SeveralStatusesAccepted.matches)."""
 
     OBSERVED = None
-
-
-def assert_clean(out: Outcome) -> None:
-    """Exit 0, no failing or advisory clause, and nothing skipped that a full run must check."""
-    assert not out.session.errors, out.explain()
-    assert out.code == 0, out.explain()
-    assert not out.failed and not out.advisory, out.explain()
-    assert "fail" not in out.statuses.values(), out.explain()
-    skipped = {cid for cid, status in out.statuses.items() if status == "skipped"}
-    assert skipped <= {"METHODS", "RETRY-AFTER-429", "RETRY-AFTER-503"}, out.explain()
 
 
 @pytest.mark.parametrize("cls", VARIANTS, ids=lambda c: c.__name__)

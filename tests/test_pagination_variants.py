@@ -17,7 +17,7 @@ import time
 from typing import ClassVar
 
 import pytest
-from harness import Outcome, run_against
+from harness import assert_clean, run_against
 from mutants_pagination import PAGINATION_CLAUSES
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -144,19 +144,10 @@ VARIANTS = [
 ]
 
 
-def assert_passes(out: Outcome) -> None:
-    assert not out.session.errors, out.explain()
-    assert out.code == 0, out.explain()
-    bad = {cid: s for cid, s in out.statuses.items() if s in ("fail", "advisory")}
-    assert not bad, out.explain()
-    for cid in PAGINATION:
-        assert out.statuses[cid] == "pass", out.explain()
-
-
 @pytest.mark.parametrize("cls", VARIANTS, ids=lambda c: c.__name__)
 def test_variant_passes_quick(cls: type[Variant]) -> None:
     out = run_against(cls(seed=4), seed=2, max_wait=0.05)
-    assert_passes(out)
+    assert_clean(out, must_pass=PAGINATION)
     if cls.OBSERVED:
         clause, text = cls.OBSERVED
         result = next(r for r in out.session.ledger.results() if r.id == clause)
@@ -168,10 +159,12 @@ def test_variant_passes_quick(cls: type[Variant]) -> None:
 
 @pytest.mark.parametrize("cls", [NewOperationsArrive, StatusesChange, Throttled])
 def test_live_variant_passes_ci(cls: type[Variant]) -> None:
-    assert_passes(run_against(cls(seed=8), profile="ci", seed=5, max_wait=0.05))
+    assert_clean(
+        run_against(cls(seed=8), profile="ci", seed=5, max_wait=0.05), must_pass=PAGINATION
+    )
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13, 14, 15])
 def test_reference_passes_pagination_clauses_ci(seed: int) -> None:
     out = run_against(ReferenceServer(seed=seed), clauses=PAGINATION, profile="ci", seed=seed)
-    assert_passes(out)
+    assert_clean(out, must_pass=PAGINATION)

@@ -10,39 +10,24 @@ seed is a suite bug, so both are varied, under quick, ci and strict.
 from __future__ import annotations
 
 import pytest
-from harness import Outcome, run_against
+from harness import assert_clean, run_against
 
 from comms_contract.server import ReferenceServer
 
 QUICK_SEEDS = [(dataset, 100 + dataset * 37) for dataset in range(30)]
 
 
-# A full run against the reference server skips only what it cannot see: the probes it does
-# not send by default and the throttling it never meets. Anything else skipped would be a
-# vacuous pass (a contract module that did not import, a check that never ran).
-EXPECTED_SKIPS = {"METHODS", "RETRY-AFTER-429", "RETRY-AFTER-503"}
-
-
-def assert_passes(out: Outcome) -> None:
-    assert not out.session.errors, out.explain()
-    assert out.code == 0, out.explain()
-    statuses = set(out.statuses.values())
-    assert "fail" not in statuses and "advisory" not in statuses, out.explain()
-    skipped = {cid for cid, status in out.statuses.items() if status == "skipped"}
-    assert skipped <= EXPECTED_SKIPS, out.explain()
-
-
 @pytest.mark.parametrize(("dataset_seed", "run_seed"), QUICK_SEEDS)
 def test_reference_passes_quick(dataset_seed: int, run_seed: int) -> None:
-    assert_passes(run_against(ReferenceServer(seed=dataset_seed), seed=run_seed))
+    assert_clean(run_against(ReferenceServer(seed=dataset_seed), seed=run_seed))
 
 
 @pytest.mark.parametrize(("dataset_seed", "run_seed"), [(31, 7), (47, 1234), (101, 101)])
 def test_reference_passes_ci(dataset_seed: int, run_seed: int) -> None:
-    assert_passes(run_against(ReferenceServer(seed=dataset_seed), profile="ci", seed=run_seed))
+    assert_clean(run_against(ReferenceServer(seed=dataset_seed), profile="ci", seed=run_seed))
 
 
 def test_reference_passes_strict() -> None:
     out = run_against(ReferenceServer(seed=52), seed=9, strict=True)
-    assert_passes(out)
+    assert_clean(out)
     assert out.statuses["EXTRA-FIELDS"] == "pass", out.explain()

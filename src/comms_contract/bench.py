@@ -24,16 +24,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from comms_contract import OPERATIONS_PATH, schemas
+from comms_contract.loopback import LoopbackServer
 from comms_contract.profiles import PROFILES
 from comms_contract.server import ReferenceServer
 from comms_contract.server.app import Credentials
@@ -49,36 +48,6 @@ class Sample:
     wall: float
     requests: int
     passed: bool
-
-
-class LoopbackServer:
-    """The reference server under uvicorn on 127.0.0.1, in a thread, counting requests."""
-
-    def __init__(self, app: ReferenceServer) -> None:
-        self.app = app
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="error", access_log=False, lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LoopbackServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start within 10 s")
-            time.sleep(0.01)
-        return self
-
-    @property
-    def url(self) -> str:
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def _env() -> dict[str, str]:

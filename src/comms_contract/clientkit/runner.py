@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -37,6 +36,7 @@ from comms_contract.clientkit.clauses import client_clauses
 from comms_contract.clientkit.grader import DriverRun, ScenarioResult, grade
 from comms_contract.clientkit.scenarios import SCENARIOS, Scenario, ScenarioServer, scenario
 from comms_contract.interrupt import signals_end_run
+from comms_contract.loopback import LoopbackServer
 from comms_contract.redact import REDACTOR, redact
 from comms_contract.server.app import Credentials
 
@@ -86,51 +86,6 @@ def kit_credentials() -> Credentials:
     creds = Credentials("AC" + secrets.token_hex(16), "kit-" + secrets.token_urlsafe(18))
     REDACTOR.add(creds.account_id, creds.auth_token)
     return creds
-
-
-class LoopbackServer:
-    """An ASGI app under uvicorn in a daemon thread, on 127.0.0.1 and a free port."""
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        import uvicorn
-
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted sockets inherit TCP_NODELAY; asyncio sets it only on sockets created with
-        # proto=IPPROTO_TCP, and without it a keep-alive client waits 40 ms per request
-        # (Nagle against delayed ACK).
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((host, port))
-        self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(
-            app,
-            lifespan="off",
-            log_level="error",  # a driver's h2c upgrade offer is not the kit's business
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def __enter__(self) -> LoopbackServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the scenario server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(5)
-        self._sock.close()
 
 
 class Switch:

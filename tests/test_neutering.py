@@ -1,0 +1,34 @@
+"""Each check is necessary: neutered, it lets its designated faulty server through.
+
+``tests/neuter.py`` names, for every contract check (test function) that can fail a run, a
+killer: a mutant that only this check catches in the whole quick suite (docs/mutation.md, made
+by ``python tests/neuter.py --write docs/mutation.md``, shows the full matrix). Here, in CI,
+each pair runs once with the check's body replaced by a no-op and only the killer's clause
+selected: the killer must then go uncaught. That the killer is caught with the check in place
+is ``test_mutant_is_caught_by_its_clause`` (test_core_mutants.py, test_pagination_mutants.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+from neuter import KILLERS, NO_KILLER, checks, mutants, run_mutant
+
+
+def test_every_check_has_a_killer_or_a_reason() -> None:
+    names = checks()
+    assert len(names) >= 20, names
+    unaccounted = [c for c in names if c not in KILLERS and c not in NO_KILLER]
+    assert not unaccounted, f"checks with no designated killer: {unaccounted}"
+    assert set(KILLERS) | set(NO_KILLER) <= set(names), "KILLERS/NO_KILLER name a lost check"
+    known = mutants()
+    assert all(m in known for m in KILLERS.values()), set(KILLERS.values()) - set(known)
+
+
+@pytest.mark.parametrize(("check", "killer"), sorted(KILLERS.items()))
+def test_neutered_check_lets_its_killer_through(check: str, killer: str) -> None:
+    kill = run_mutant(killer, neutered=[check], only_clause=True)
+    assert kill.errors == 0, f"{killer}: the suite hit internal errors"
+    assert not kill.caught, (
+        f"{check} neutered, yet {killer} was still caught by {sorted(kill.caught_by)}: "
+        f"{check} is not necessary against it"
+    )
