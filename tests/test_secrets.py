@@ -324,3 +324,23 @@ def test_an_echo_is_noted_on_auth():
         ex = ContractClient(target, ledger, transport=httpx.MockTransport(handler)).get([])
         assert (ECHOED in ledger.notes.get("AUTH", [])) is noted
         assert ex.headers.get("x-debug") in (None, "[REDACTED]")
+
+
+def test_kit_masks_a_users_token_a_driver_prints(monkeypatch):
+    """check-client drivers never get COMMS_AUTH_TOKEN, but one may find the user's token
+    elsewhere and print it: the kit's reports mask it (and the kit's own mock secret)."""
+    from comms_contract.clientkit import run_kit
+
+    user_token = "user-staging-token-8e1f0c2d9b"
+    monkeypatch.setenv("COMMS_AUTH_TOKEN", user_token)
+    driver = (
+        "import os, sys\n"
+        f"print('found {user_token}', os.environ['COMMS_AUTH_TOKEN'], file=sys.stderr)\n"
+        f"print('{user_token}')\n"
+        "sys.exit(3)\n"
+    )
+    report = run_kit([sys.executable, "-c", driver], ["multi-page"], timeout=60)
+    text = json.dumps(report.to_json()) + "\n".join(report.terminal_lines())
+    assert report.code == 1 and "[REDACTED]" in text
+    assert "8e1f0c2d9b" not in text and "user-staging" not in text
+    assert os.environ["COMMS_AUTH_TOKEN"] == user_token  # the user's own, untouched

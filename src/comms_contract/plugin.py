@@ -6,6 +6,8 @@ a ``comms_*`` fixture; then it records each clause's result and writes the repor
 
 from __future__ import annotations
 
+import atexit
+import os
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -25,7 +27,7 @@ from comms_contract.ledger import (
     TargetError,
 )
 from comms_contract.paths import contracts_dir
-from comms_contract.redact import redact
+from comms_contract.redact import REDACTOR, redact
 from comms_contract.session import (
     ContractSession,
     RunConfig,
@@ -75,6 +77,11 @@ def _contract_run_requested(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(*ids): the contract clauses a test enforces")
+    # known to the redactor before anything can fail or log: pytest --debug has already
+    # written argv (with a --comms-auth-token) to its log
+    token = config.getoption("comms_auth_token", None) or os.environ.get("COMMS_AUTH_TOKEN")
+    if token and REDACTOR.add("", token) and config.option.debug:
+        _scrub_debug_log(config)
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
     requested = preset is not None or _contract_run_requested(config)
     try:
@@ -111,8 +118,6 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
-    if config.option.debug:
-        _scrub_debug_log(config)
 
 
 def _scrub_debug_log(config: pytest.Config) -> None:
@@ -121,6 +126,8 @@ def _scrub_debug_log(config: pytest.Config) -> None:
     (cleanups run last-in first-out, so this one runs first)."""
     handle = getattr(getattr(config.trace.root, "_writer", None), "__self__", None)
     if handle is None or not hasattr(handle, "seek") or handle.closed:
+        # pytest or pluggy changed how the log is written: rewrite it once it is closed
+        atexit.register(_rewrite_closed_log, str(config.option.debug))
         return
     config.trace.root.setwriter(lambda text: handle.write(redact(text)))
 
@@ -136,6 +143,16 @@ def _scrub_debug_log(config: pytest.Config) -> None:
         handle.flush()
 
     config.add_cleanup(rewrite)
+
+
+def _rewrite_closed_log(path: str) -> None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            text = log.read()
+        with open(path, "w", encoding="utf-8") as log:
+            log.write(redact(text))
+    except OSError:
+        pass
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
