@@ -1,4 +1,5 @@
-"""TOKEN-GARBAGE: tokens the server never issued get 4xx, never 5xx, never a page."""
+"""TOKEN-GARBAGE: tokens the server never issued get 4xx, never 5xx, never a page; and
+TOKENS-REUSABLE: issued tokens used again, out of order, give their page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,20 @@ import base64
 
 import pytest
 
+from comms_contract.checks import too_few
 from comms_contract.judge import judge
+from comms_contract.ledger import Finding
+from comms_contract.walker import walk
+from comms_contract.walks import (
+    Query,
+    Snapshot,
+    check_walk,
+    page_ids,
+    raise_findings,
+    reference,
+    walk_guard,
+    window,
+)
 
 
 def _alter(token: str) -> str:
@@ -62,3 +76,95 @@ def test_token_alphabet_is_recorded(comms):
         if unsafe
         else "seen: tokens made of URL-safe characters only",
     )
+
+
+def _reuse_window(comms) -> tuple[Snapshot, Query, int]:
+    """A closed window in the past for about six pages (pageSize 2, or 1 with little data),
+    clear of the 7-day edge: nothing can arrive in it or leave it while the test runs."""
+    ref = reference(comms)
+    usable = [oid for oid in ref.order if not ref.near_expiry(oid)]
+    if len(usable) < 5:
+        pytest.skip(
+            too_few("a closed window of 3 pages between two bounding items", 5, len(usable))
+        )
+    size = 2 if len(usable) >= 14 else 1
+    q = window(ref, min(6 * size, len(usable) - 2), offset_minutes=-300)
+    if not ref.closed(q):
+        pytest.skip(f"no closed past window in the data ({q.describe()})")
+    return ref, q, size
+
+
+@pytest.mark.clause("TOKENS-REUSABLE", "SELF")
+def test_tokens_reused_by_independent_routes(comms):
+    """In a closed past window (live data explains nothing there: CONTRACT.md section 4),
+    tokens used again give the page they gave the first time, compared across routes: a
+    fresh walk from the first page (its tokens used a second time), then page 5's token,
+    page 3's token after it, the first page's self and the last page's token after both
+    walks ended. Any difference fails at once; a server whose tokens pop pages off a
+    server-side queue, or whose cursor only moves forward, fails under every seed."""
+    ref, q, size = _reuse_window(comms)
+    params = [*q.params(), ("pageSize", str(size))]
+    guard = walk_guard(ref, q, [size])
+    first = walk(comms.get, params, max_pages=guard)
+    if not first.complete:
+        raise_findings(comms, check_walk(comms.ledger, first, q, None, get=comms.get))
+    n = len(first.pages)
+    if n < 3:
+        pytest.skip(f"the closed window {q.describe()} fits {n} page(s) of {size}: 3 needed")
+    pages = [page_ids(ex) for ex in first.exchanges]
+    found: list[Finding] = []
+    fresh = walk(comms.get, params, max_pages=guard)
+    comms.ledger.observe("TOKENS-REUSABLE")
+    for i in range(max(n, len(fresh.exchanges))):
+        a = pages[i] if i < n else None
+        b = page_ids(fresh.exchanges[i]) if i < len(fresh.exchanges) else None
+        if a == b:
+            continue
+        reused = i < len(fresh.tokens) and i < n and fresh.tokens[i] == first.tokens[i]
+        clause = "TOKENS-REUSABLE" if reused else "WALK-ORDER"
+        how = "with the same token, used a second time" if reused else "by a fresh walk"
+        found.append(
+            Finding(
+                clause,
+                f"page {i + 1} of a closed past window reached again {how} differs: "
+                f"{_ids(a)} the first time, {_ids(b)} the second",
+                (*first.transcript(), "fresh walk:", *fresh.transcript()),
+            )
+        )
+        break
+    late = sorted({min(4, n - 1), min(2, n - 2)}, reverse=True)  # page 5's, then page 3's
+    plan = [
+        (f"page {k + 1}'s token, used again out of order", k, first.params_for(k)) for k in late
+    ]
+    if isinstance(first.selfs[0], str) and first.selfs[0]:
+        self_params = [*params, ("pageToken", first.selfs[0])]
+        plan.append(("the first page's self, after the walks ended", 0, self_params))
+    if n - 1 not in late:
+        plan.append(
+            ("the last page's token, after the walks ended", n - 1, first.params_for(n - 1))
+        )
+    for what, k, sent in plan:
+        ex = comms.get(sent)
+        clause = "SELF" if "self" in what else "TOKENS-REUSABLE"
+        comms.ledger.observe(clause)
+        got = page_ids(ex)
+        if ex.status >= 500:
+            found.append(Finding("NO-5XX", f"{what} answered {ex.status}", (ex.line(),)))
+        if got != pages[k]:
+            answer = _ids(got) if ex.status == 200 else f"status {ex.status}"
+            found.append(
+                Finding(
+                    clause,
+                    f"{what} returned {answer}, not page {k + 1} ({_ids(pages[k])}), inside a "
+                    "closed past window",
+                    (f"page {k + 1}: {first.exchanges[k].line()}", f"again: {ex.line()}"),
+                )
+            )
+    raise_findings(comms, found)
+
+
+def _ids(ids: list[str] | None) -> str:
+    if ids is None:
+        return "no page"
+    shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+    return f"{len(ids)} operation(s) [{shown}]"

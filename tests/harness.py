@@ -90,9 +90,13 @@ def run_against(
     downgrade: Iterable[str] = (),
     probe_methods: bool = False,
     extra_args: Iterable[str] = (),
+    verdict_only: bool = False,
     **client: float | int | None,
 ) -> Outcome:
-    """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout."""
+    """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout.
+
+    ``verdict_only``: stop at the first failing contract test and shrink nothing (the
+    verdict, cheaply: for running many servers under many seeds)."""
     creds = Credentials()
     config = RunConfig(
         target=Target(None, creds.account_id, creds.auth_token),
@@ -103,7 +107,9 @@ def run_against(
         client=ClientSettings(**client),  # type: ignore[arg-type]
         probe_methods=probe_methods,
         app=app,
+        shrink=False if verdict_only else None,
     )
-    code, session = run_suite(config, extra_args=list(extra_args))
+    stop = ["-x"] if verdict_only else []
+    code, session = run_suite(config, extra_args=[*stop, *extra_args])
     assert session is not None, "the contract suite did not start"
     return Outcome(code, session)

@@ -1,8 +1,9 @@
 """Legitimate variations pass under many seeds (no false alarms, whatever the data and draws).
 
 In CI the variations run under 5 seeds: all core variations at once (``AllVariants``) and each
-pagination variation (live data included), at profile quick; each also runs alone once in its
-own module. With ``COMMS_SLOW=1`` (``tox -e slow``) every variation alone under 30 seeds.
+pagination and precision variation (live data included), at profile quick; each also runs
+alone once in its own module. With ``COMMS_SLOW=1`` (``tox -e slow``) every variation alone
+under 30 seeds.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from harness import assert_clean, run_against
 from test_core_variants import VARIANTS as CORE_VARIANTS
 from test_core_variants import AllVariants
 from test_pagination_variants import VARIANTS as PAGINATION_VARIANTS
+from test_precision_variants import VARIANTS as PRECISION_VARIANTS
 
 SLOW = os.environ.get("COMMS_SLOW") == "1"
 SEEDS = range(30) if SLOW else range(5)
-ALL = [*CORE_VARIANTS, *PAGINATION_VARIANTS] if SLOW else [AllVariants, *PAGINATION_VARIANTS]
+ALL = (
+    [*CORE_VARIANTS, *PAGINATION_VARIANTS, *PRECISION_VARIANTS]
+    if SLOW
+    else [AllVariants, *PAGINATION_VARIANTS, *PRECISION_VARIANTS]
+)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

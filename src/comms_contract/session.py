@@ -38,6 +38,7 @@ class RunConfig:
     report_json: str | None = None
     junit_xml: str | None = None
     report_html: str | None = None
+    shrink: bool | None = None  # None: shrink in-process and in thorough runs (see .shrink)
 
 
 def load_app(spec: str) -> Any:
@@ -82,6 +83,8 @@ class ContractSession:
         """Shrink failing examples in-process (cheap) and in thorough runs; against a remote
         target in quick/ci runs, report the first failing example instead: shrinking can send
         thousands of requests to a shared staging API."""
+        if self.config.shrink is not None:
+            return self.config.shrink
         in_process = self.config.target.embedded or self.config.app is not None
         return in_process or self.profile.name == "thorough"
 

@@ -212,6 +212,8 @@ class Findings:
         self.items: list[Finding] = []
 
     def add(self, clause: str, message: str, *, evidence: Iterable[str] | None = None) -> None:
+        if not self.ledger.wants(clause):
+            return  # outside a --clause selection: never fail a test for it (as Verdict.fail)
         f = Finding(clause, message, tuple(evidence) if evidence is not None else self.evidence)
         if not self.ledger.fails_run(f):
             self.ledger.record(f)
@@ -237,7 +239,9 @@ class Findings:
 
 
 def raise_findings(session: Any, findings: Sequence[Finding]) -> None:
-    """Fail with every finding, each with a replay command for its clause."""
+    """Fail with every finding (of the clauses the run selected), each with a replay command
+    for its clause."""
+    findings = [f for f in findings if session.ledger.wants(f.clause)]
     if findings:
         raise ClauseViolations(
             replace(f, evidence=(*f.evidence, "replay: " + session.suite_command(f.clause)))

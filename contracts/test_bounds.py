@@ -1,0 +1,184 @@
+"""FILTER-SOUND and FILTER-COMPLETE at the date bounds, aimed, not drawn.
+
+The faults real servers have at a bound (a bound's fraction dropped, so ``...04.500Z`` is
+read as ``...04Z``; createdAt stored as RFC 3339 text and compared as text, so ``...23.5Z``
+sorts after ``...23.501Z``; an offset misapplied) show only when a bound falls within a
+second of an item. Random draws land there under some seeds only, so these probes are built
+from the target's own data, the same under every seed and in every profile: for a few
+anchor items of the reference walk (a whole-second createdAt, a fractional one, the newest;
+in ci and thorough also the largest group of createdAt ties and the oldest) each probe puts
+a bound exactly at the anchor's instant, 1 ms and 0.5 s on either side of it.
+
+Bounds are written with 0, 3, 6 or 9 fraction digits, in ``Z`` and in offsets east and west
+of UTC, in rotation (the fewest digits that still write the bound exactly). Every probe is a
+closed window no wider than 2 s, one request for a pageSize=1000 page, judged against the
+reference walk with the contract's 1 ms FREE band (``comms_contract.bounds``): an item less
+than 1 ms from a bound may be in or out, 1 ms or more outside must be out (FILTER-SOUND),
+1 ms or more inside must be in (FILTER-COMPLETE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from comms_contract.ledger import ClauseViolations, Finding
+from comms_contract.session import current
+from comms_contract.walker import Walk, walk
+from comms_contract.walks import (
+    SECOND,
+    Query,
+    Snapshot,
+    reference,
+    tie_groups,
+    walk_check,
+    walk_guard,
+    write_instant,
+)
+
+RUN = current()
+MS = 1_000_000
+HALF = SECOND // 2
+
+# (start, end) of each probe window relative to the anchor instant t, and what the contract
+# says of the anchor item in it
+WINDOWS: dict[str, tuple[int, int]] = {
+    "startDate exactly at t (FREE)": (0, SECOND),
+    "endDate exactly at t (FREE)": (-SECOND, 0),
+    "t 1 ms inside both bounds (in)": (-MS, MS),
+    "t 0.5 s inside both bounds (in)": (-HALF, HALF),
+    "t 1 ms before startDate (out)": (MS, SECOND),
+    "t 1 ms after endDate (out)": (-SECOND, -MS),
+    "t 0.5 s before startDate (out)": (HALF, SECOND + HALF),
+    "t 0.5 s after endDate (out)": (-SECOND - HALF, -HALF),
+}
+
+# (offset minutes, fraction digits) in rotation: Z, east and west of UTC, 0/3/6/9 digits
+SPELLINGS = [
+    (0, 0),
+    (330, 3),
+    (-480, 6),
+    (0, 9),
+    (345, 0),
+    (-210, 3),
+    (0, 6),
+    (840, 9),
+    (-720, 0),
+    (0, 3),
+    (60, 6),
+    (-59, 9),
+]
+
+ANCHORS = ["whole second", "fraction", "newest"]
+if RUN.profile.name != "quick":
+    ANCHORS += ["ties", "oldest"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One window around an anchor instant, written on the wire as ``query``."""
+
+    name: str
+    anchor: int
+    query: Query
+
+
+def anchor_instant(ref: Snapshot, kind: str) -> int | None:
+    """The anchor instant of ``kind`` in the target's data (None: the data has none).
+
+    Items within an hour of the 7-day edge are never anchors: they may age out mid-run."""
+    usable = [oid for oid in ref.chronological if not ref.near_expiry(oid)]
+    if not usable:
+        return None
+    instants = [ref.created[oid] for oid in usable]
+    groups = [g for g in tie_groups(ref) if not ref.near_expiry(g[0])]
+    tie = ref.created[groups[0][0]] if groups else None
+    if kind == "newest":
+        return instants[-1]
+    if kind == "oldest":
+        return instants[0]
+    if kind == "ties":
+        return tie
+    if kind == "whole second":  # not the ties' instant (its own anchor in ci and thorough)
+        whole = sorted({t for t in instants if t % SECOND == 0 and t != tie})
+        if not whole and tie is not None and tie % SECOND == 0:
+            whole = [tie]
+        return whole[len(whole) // 2] if whole else None
+    # a fractional createdAt, preferably below half a second: a bound 0.5 s after it stays
+    # inside the same second, where a dropped fraction or a text comparison goes wrong
+    fractional = sorted({t for t in instants if t % SECOND})
+    low = [t for t in fractional if t % SECOND < HALF - MS]
+    pool = low or fractional
+    return pool[len(pool) // 2] if pool else None
+
+
+def spell(ns: int, spelling: int) -> str:
+    """``ns`` exactly, in the offset of ``SPELLINGS[spelling]`` with at least its digits."""
+    offset, digits = SPELLINGS[spelling % len(SPELLINGS)]
+    exact = next(d for d in (0, 3, 6, 9) if d >= digits and ns % 10 ** (9 - d) == 0)
+    return write_instant(ns, offset, exact)
+
+
+def probes(ref: Snapshot, kind: str, first_spelling: int = 0) -> list[Probe]:
+    """The windows around the ``kind`` anchor, each written in the next spelling."""
+    t = anchor_instant(ref, kind)
+    if t is None:
+        return []
+    out = []
+    for k, (name, (lo, hi)) in enumerate(WINDOWS.items()):
+        spelling = first_spelling + k
+        q = Query(start=spell(t + lo, spelling), end=spell(t + hi, spelling))
+        out.append(Probe(name, t, q))
+    return out
+
+
+def _anchor_ids(ref: Snapshot, t: int) -> list[str]:
+    return [oid for oid in ref.order if ref.created.get(oid) == t]
+
+
+@pytest.mark.clause("FILTER-SOUND", "FILTER-COMPLETE", "DATE-FORMAT")
+@pytest.mark.parametrize("kind", ANCHORS)
+def test_bounds_around_an_item(comms, kind):
+    """Windows with a bound at, 1 ms from and 0.5 s from an item's createdAt: every item
+    1 ms or more outside is out, every item 1 ms or more inside is in."""
+    ref = reference(comms)
+    first = ANCHORS.index(kind) * len(WINDOWS)
+    found = probes(ref, kind, first)
+    if not found:
+        pytest.skip(f"the reference walk ({len(ref.order)} operations) has no {kind} createdAt")
+    failed: list[Finding] = []
+    for probe in found:  # independent requests: every window is judged, then all findings
+        q = probe.query
+        params = [*q.params(), ("pageSize", "1000")]
+        seen: list[Walk] = []
+
+        def run(params=params, q=q, seen=seen) -> Walk:
+            w = walk(comms.get, params, max_pages=walk_guard(ref, q, [1000]))
+            seen.append(w)
+            return w
+
+        try:
+            walk_check(comms, q, run)
+        except ClauseViolations as exc:
+            failed += [
+                Finding(f.clause, f"{kind} anchor, {probe.name}: {f.message}", f.evidence)
+                for f in exc.findings
+            ]
+            continue
+        _note_inclusivity(comms, ref, probe, seen[-1])
+    if failed:
+        raise ClauseViolations(failed)
+
+
+def _note_inclusivity(comms, ref: Snapshot, probe: Probe, w: Walk) -> None:
+    """FREE: record whether an item exactly at a bound was in or out."""
+    if "exactly" not in probe.name or not w.complete:
+        return
+    ids = _anchor_ids(ref, probe.anchor)
+    if not ids:
+        return
+    side = probe.name.split()[0]
+    got = set(w.ids)
+    where = "in" if ids[0] in got else "out"
+    comms.ledger.note("FILTER-COMPLETE", f"seen: an item exactly at {side} was {where}")
