@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from comms_contract.http import Exchange
+from comms_contract.judge import judge
 from comms_contract.ledger import ClauseViolations, Finding
 from comms_contract.session import current
 from comms_contract.walker import Walk, walk
@@ -30,6 +32,8 @@ from comms_contract.walks import (
     SECOND,
     Query,
     Snapshot,
+    page_ids,
+    raise_findings,
     reference,
     tie_groups,
     walk_check,
@@ -182,3 +186,51 @@ def _note_inclusivity(comms, ref: Snapshot, probe: Probe, w: Walk) -> None:
     got = set(w.ids)
     where = "in" if ids[0] in got else "out"
     comms.ledger.note("FILTER-COMPLETE", f"seen: an item exactly at {side} was {where}")
+
+
+# offsets in minutes: east and west, whole and half hours, +05:45/+12:45, the extremes
+OFFSETS = [330, -210, -570, 345, 765, -59, 840, -720, 1439, -1439]
+
+
+@pytest.mark.clause("DATE-FORMAT", "FILTER-SOUND")
+def test_offsets_around_an_item(comms):
+    """A window 0.5 s on either side of an item, written with Z and then with offsets east
+    and west of UTC (half hours, +05:45, +-23:59): every spelling names the same instants, so
+    each must select what Z selects (DATE-FORMAT). An offset misapplied
+    (sign on the hours only, ignored, read as local time) moves the window off the item,
+    under every seed."""
+    ref = reference(comms)
+    t = anchor_instant(ref, "whole second") or anchor_instant(ref, "fraction")
+    if t is None:
+        pytest.skip(f"the reference walk ({len(ref.order)} operations) has no usable createdAt")
+    lo, hi = t - HALF, t + HALF
+
+    def fetch(minutes: int) -> tuple[Query, Exchange, list[str] | None]:
+        q = Query(start=write_instant(lo, minutes, 9), end=write_instant(hi, minutes, 9))
+        ex = comms.get([*q.params(), ("pageSize", "1000")])
+        judge(comms, ex)  # 200 for a valid date, never 5xx, no item 1 ms outside
+        return q, ex, page_ids(ex)
+
+    base_q, base_ex, base = fetch(0)
+    closed = ref.closed(base_q)  # else (the newest item's second) arrivals may join it
+    comms.ledger.observe("DATE-FORMAT")
+    failed = []
+    for minutes in OFFSETS:
+        q, ex, ids = fetch(minutes)
+        if ids == base:
+            continue
+        if not closed and fetch(0)[2] == fetch(minutes)[2]:
+            comms.ledger.note(
+                "DATE-FORMAT", "offset spellings differed once, not twice (live data)"
+            )
+            continue
+        failed.append(
+            Finding(
+                "DATE-FORMAT",
+                f"the same 1 s window around an item selects {len(base or [])} operation(s) "
+                f"written with Z but {len(ids or [])} written with {q.start[-6:]} (equal "
+                "instants must give identical results)",
+                (base_ex.line(), ex.line()),
+            )
+        )
+    raise_findings(comms, failed)
