@@ -15,12 +15,13 @@ run of at least ``PIECE`` consecutive characters of the token, written
 
 Why ``PIECE`` = 8: output is judged leak-free when no 10-character piece of the token can be
 recovered (tests/test_secret_echo.py); 8 leaves a margin of 2 for partially encoded base64
-characters at a mask's edges. Going lower masks ordinary data: a page of hex ids holds about
-``len(token) / 16**PIECE`` coincidental matches per character (2e-9 at 8 for a 32-character
-hex token; 8e-6 at 5), and a masked id would fail the id pattern. Tokens shorter than
-``PIECE`` are masked whole; tokens shorter than ``MIN_SECRET`` are not masked at all (they
-cannot be told from ordinary text) and are only accepted for loopback or in-process targets
-(``comms_contract.http.Target.validate``).
+characters at a mask's edges. Going lower masks ordinary data: hex ids coincide with a
+piece of a 32-character hex token about ``(32 - PIECE + 1) / 16**PIECE`` times per character
+(6e-9 at 8; 3e-5 at 5), and a masked id would fail the id pattern. Tokens shorter than
+``MIN_REMOTE_SECRET`` are accepted only for loopback or in-process targets
+(``comms_contract.http.Target.validate``); shorter than ``PIECE`` they are masked whole, and
+shorter than ``MIN_SECRET`` not at all (they cannot be told from ordinary text; the run
+warns).
 
 The account id alone is not a secret: it stays visible (``account:[REDACTED]``).
 A server that transforms the token (reverses it, hashes it, encrypts it) cannot be caught by
@@ -181,10 +182,6 @@ class Redactor:
         self._patterns: list[_Pattern] = []  # on text with ASCII letters lower-cased
         self._b64_patterns: list[_Pattern] = []  # on text with "-_" mapped to "+/"
 
-    @property
-    def active(self) -> bool:
-        return bool(self._tokens)
-
     def add(self, account_id: str, auth_token: str) -> bool:
         """Register a credential pair; False when the token is too short to be masked.
 
@@ -212,10 +209,6 @@ class Redactor:
         if not self._patterns:
             return text
         return self._mask(text)
-
-    def count(self, text: str) -> int:
-        """How many pieces ``text`` holds (0: nothing to mask)."""
-        return len(self._found(_Decoded(text))) if self._patterns else 0
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """``data`` with every piece masked; other bytes unchanged (a latin-1 round trip)."""
