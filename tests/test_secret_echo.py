@@ -24,6 +24,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loopback import serve
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -305,3 +307,32 @@ def test_plugin_run_leaks_no_piece_of_the_token(plugin_run, token):
     assert "visible to ps" in proc.stdout + proc.stderr  # the warning about argv
     for where, text in {"stdout": proc.stdout, "stderr": proc.stderr, **files}.items():
         assert not recoverable(text, token), f"{where}: {recoverable(text, token)}"
+
+
+_PARTS = st.sampled_from(
+    ["\\", "\\\\", "\\/", "%", "%2F", "%2f", "&", "&#47;", "&sol;", "\\u002f", '"', "x", " "]
+)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(
+    which=st.sampled_from(list(TOKENS.values())),
+    parts=st.lists(st.one_of(_PARTS, st.integers(0, 30)), max_size=12),
+    escape_slash=st.booleans(),
+)
+def test_scrubbing_never_breaks_json_nor_lets_a_piece_through(which, parts, escape_slash):
+    """Noise made of escape starters around token pieces: a JSON body stays JSON, and no
+    10-character piece survives in its text or in its decoded values."""
+    r = Redactor()
+    r.add(ACCOUNT, which)
+    values = []
+    for p in parts:
+        values.append(which[p : p + 12] if isinstance(p, int) else p)
+    value = "".join(values) + which
+    body = json.dumps({"v": value, "w": [value, value[::2]]})
+    if escape_slash:
+        body = body.replace("/", "\\/")
+    scrubbed = r.scrub_bytes(body.encode()).decode()
+    doc = json.loads(scrubbed)
+    assert not recoverable(scrubbed, which)
+    assert not recoverable(json.dumps(doc, ensure_ascii=False), which)
