@@ -101,6 +101,7 @@ FAULTY = [
     ("ignores_retry_after.py", ["throttle-429-seconds"], "CLIENT-RETRY-AFTER"),
     ("gives_up_on_503.py", ["unavailable-503"], "CLIENT-RETRY-AFTER"),
     ("http_date_local.py", ["throttle-429-date"], "CLIENT-RETRY-AFTER"),
+    ("short_wait.py", ["throttle-jitter"], "CLIENT-RETRY-AFTER"),
     ("jitter_20.py", ["throttle-jitter"], "CLIENT-RETRY-AFTER"),
     ("node_jitter.mjs", ["throttle-jitter"], "CLIENT-RETRY-AFTER"),
     ("retries_429_forever.py", ["never-lifts-429"], "CLIENT-RETRY-BOUND"),
@@ -116,12 +117,18 @@ FAULTY = [
 ]
 
 
+# A random ±20 % jitter is early in about 4 of 10 waits even when a loaded machine delays its
+# timers by tens of milliseconds: 16 waits (both zones) miss it with probability below 1e-3.
+RANDOM_JITTER = {"jitter_20.py", "node_jitter.mjs"}
+
+
 @pytest.mark.parametrize(
     ("script", "scenarios", "clause"),
     [pytest.param(*f, marks=needs(f[0]), id=f[0]) for f in FAULTY],
 )
 def test_faulty_client_is_caught(script: str, scenarios: list[str], clause: str) -> None:
-    report = run_kit(driver(script), scenarios, timeout=20, zones=EAST)
+    zones = runner.zone_runs()[0] if script in RANDOM_JITTER else EAST
+    report = run_kit(driver(script), scenarios, timeout=20, zones=zones)
     assert report.code == 1
     assert clause in report.failed, "\n".join(report.terminal_lines())
     verdict = next(r.verdict(clause) for r in report.results if clause in r.failed)

@@ -1,11 +1,11 @@
-// Bug (Node.js): adds ±10 % random jitter to every retry delay, Retry-After included (as a real
+// Bug (Node.js): adds ±20 % random jitter to every retry delay, Retry-After included (as a real
 // SDK runtime did): about half of its waits end before Retry-After has elapsed.
 const base = process.env.COMMS_BASE_URL.replace(/\/$/, "");
 const params = JSON.parse(process.env.COMMS_LIST_PARAMS || "{}");
 const user = `${process.env.COMMS_ACCOUNT_ID}:${process.env.COMMS_AUTH_TOKEN}`;
 const auth = "Basic " + Buffer.from(user).toString("base64");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const jitter = (ms) => ms * (1 + (Math.random() * 2 - 1) * 0.1);
+const jitter = (ms) => ms * (1 + (Math.random() * 2 - 1) * 0.2);
 
 function retryAfterMs(value) {
   if (/^\d+$/.test(value ?? "")) return Number(value) * 1000;

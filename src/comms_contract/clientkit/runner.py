@@ -25,7 +25,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,7 +36,7 @@ from comms_contract import __version__
 from comms_contract.clientkit.clauses import client_clauses
 from comms_contract.clientkit.grader import DriverRun, ScenarioResult, grade
 from comms_contract.clientkit.scenarios import SCENARIOS, Scenario, ScenarioServer, scenario
-from comms_contract.interrupt import signals_end_run
+from comms_contract.interrupt import SIGNALS, signals_end_run
 from comms_contract.loopback import LoopbackServer
 from comms_contract.redact import REDACTOR, redact
 from comms_contract.server.app import Credentials
@@ -180,6 +181,25 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+@contextmanager
+def _held_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP while the driver is being started, then deliver them to
+    the handlers in place before: an interruption inside ``Popen`` would otherwise leave the
+    new process group running, untracked (main thread only; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _f: held.append(signum)) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in held:
+            signal.raise_signal(sig)
+
+
 def _read(handle: IO[bytes]) -> str:
     handle.seek(0)
     return handle.read(MAX_OUTPUT).decode("utf-8", "replace")
@@ -195,24 +215,27 @@ def run_driver(
     past ``timeout``, when ``server`` flags a runaway or a hang, and on any interruption."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(  # noqa: S603 - the user's own driver command, run as given
-                list(command),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=os.name == "posix",  # its own process group: killed as one
-            )
-        except OSError as exc:
-            raise UsageError(
-                f"cannot run the driver command {command[0]!r}: {exc.strerror}"
-            ) from None
-        wake = server.wake if server is not None else threading.Event()
-        waiter = threading.Thread(target=lambda: (proc.wait(), wake.set()), daemon=True)
-        waiter.start()
+        proc: subprocess.Popen[bytes] | None = None
         timed_out, cut, cut_kind = False, "", ""
         try:
+            with _held_signals():  # Ctrl-C while the driver starts: raised once it is tracked
+                try:
+                    proc = subprocess.Popen(  # noqa: S603 - the user's own driver command
+                        list(command),
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=err,
+                        start_new_session=os.name == "posix",  # its own process group
+                    )
+                except OSError as exc:
+                    raise UsageError(
+                        f"cannot run the driver command {command[0]!r}: {exc.strerror}"
+                    ) from None
+            started_proc = proc
+            wake = server.wake if server is not None else threading.Event()
+            waiter = threading.Thread(target=lambda: (started_proc.wait(), wake.set()), daemon=True)
+            waiter.start()
             deadline = started + timeout
             while proc.poll() is None:
                 now = time.monotonic()
@@ -225,8 +248,10 @@ def run_driver(
                 wake.wait(min(0.1, deadline - now))
                 wake.clear()
         finally:
-            _kill_group(proc)  # also on Ctrl-C: nothing the driver started outlives the kit
-            proc.wait()
+            if proc is not None:  # also on Ctrl-C: nothing the driver started outlives the kit
+                with _held_signals():
+                    _kill_group(proc)
+                    proc.wait()
         return DriverRun(
             exit_code=None if (timed_out or cut) else proc.returncode,
             timed_out=timed_out,
