@@ -577,6 +577,20 @@ class MissingStatsField(Mutant):
         return body
 
 
+class TwentyItemPagesStatsAsStrings(Mutant):
+    """Pages of exactly 20 come from a cached dashboard view whose serializer writes every
+    stats counter as a string."""
+
+    CLAUSE = "OP-SHAPE"
+
+    def render_page(self, page: Page) -> Response:
+        body = _page_json(self, page)
+        if len(page.operations) == 20:
+            for op in body["operations"]:
+                op["stats"] = {k: str(v) for k, v in op["stats"].items()}
+        return JSONResponse(body)
+
+
 # ------------------------------------------------------------------ UPDATED-AFTER-CREATED
 class UpdatedBeforeCreated(Mutant):
     """updatedAt written in local time without converting (an hour behind createdAt)."""
@@ -625,6 +639,18 @@ class SelfNullOnEmptyPage(Mutant):
         if not page.operations:
             body["pagination"]["self"] = None
         return JSONResponse(body)
+
+
+class SelfOfEmptyResultRejected(Mutant):
+    """The self token of an empty result points at no row: used, it gets 400 "expired"."""
+
+    CLAUSE = "SELF"
+
+    def decode_token(self, token: str) -> Cursor:
+        cursor = super().decode_token(token)
+        if cursor.anchor is None and not self.ordered(cursor.filters):
+            raise ApiError(400, 20001, "pageToken expired")
+        return cursor
 
 
 # ------------------------------------------------------------------------------ ERROR-BODY
