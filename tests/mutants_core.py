@@ -703,6 +703,23 @@ class LooseStatusFilterOnFirstPage(Mutant):
         return super().page(query)
 
 
+class RepeatedStatusUnfiltered(Mutant):
+    """``status`` given twice is read into a list the filter code does not expect: the filter
+    is dropped and every status comes back (repetition is FREE; ignoring both values is not)."""
+
+    CLAUSE = "FILTER-SOUND"
+
+    def parse_filters(self, request: Request) -> Filters:
+        statuses = request.query_params.getlist("status")
+        if len(statuses) > 1 and all(
+            v in ("SCHEDULED", "PROCESSING", "COMPLETED", "CANCELED") for v in statuses
+        ):
+            start = self.parse_date("startDate", self.single(request, "startDate"))
+            end = self.parse_date("endDate", self.single(request, "endDate"))
+            return Filters(None, start, end)
+        return super().parse_filters(request)
+
+
 # ------------------------------------------------------------------------------ EXTRA-FIELDS
 class ExtraFieldFoo(Mutant):
     """An undocumented field ``foo`` on every operation: FREE by default, a MUST under strict."""

@@ -116,6 +116,7 @@ KILLERS: dict[str, str] = {
     "test_default_page_size": "DefaultSizeLostOnTokenPages",
     "test_self_and_reused_tokens": "SelfOfEmptyResultRejected",
     "test_tampered_token_mid_walk": "BadTokenWithFullQueryRestarts",
+    "test_repeated_parameters": "RepeatedStatusUnfiltered",
 }
 
 
