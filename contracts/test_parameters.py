@@ -124,7 +124,7 @@ def test_empty_page_token(comms):
 
 REPEATED = {
     "pageSize": [("pageSize", "2"), ("pageSize", "3")],
-    "status": [("status", "COMPLETED"), ("status", "CANCELED"), ("pageSize", "5")],
+    "status": [("status", "COMPLETED"), ("status", "CANCELED"), ("pageSize", "50")],
     "status, one invalid": [("status", "COMPLETED"), ("status", "PAUSED"), ("pageSize", "5")],
     "startDate": [
         ("startDate", "2024-05-01T00:00:00Z"),
