@@ -12,13 +12,14 @@ import math
 import pytest
 
 from comms_contract import STATUSES
+from comms_contract.checks import answer_fault
 from comms_contract.ledger import Finding
 from comms_contract.walker import walk
 from comms_contract.walks import (
     SIZES,
     Query,
     Snapshot,
-    check_walk,
+    fail_unfinished,
     page_ids,
     raise_findings,
     reference,
@@ -114,9 +115,15 @@ def test_offsets_give_identical_results(comms):
     ref = reference(comms)
     if len(ref.order) < 3:
         pytest.skip(f"only {len(ref.order)} operation(s): a date window needs at least 3")
-    w = window(ref, min(len(ref.order), 60))
+    if len(ref.created) < 3:
+        pytest.skip(
+            f"{len(ref.created)} operation(s) with an RFC 3339 createdAt (OP-SHAPE): a date "
+            "window needs at least 3"
+        )
+    w = window(ref, min(len(ref.created), 60))
     start, end = w.start_ns, w.end_ns
-    assert start is not None and end is not None
+    if start is None or end is None:
+        pytest.skip("no date window could be built from the reference walk's createdAt values")
 
     def fetch_all():
         out = {}
@@ -131,6 +138,9 @@ def test_offsets_give_identical_results(comms):
         return out
 
     first = fetch_all()
+    faults = [f for ex in first.values() if (f := answer_fault(comms.ledger, ex)) is not None]
+    if faults:  # a 5xx or a broken 200 is charged to its own clause, not to DATE-FORMAT
+        raise_findings(comms, faults[:1])
     bad = [how for how, ex in first.items() if ex.status != 200]
     if bad:
         ex = first[bad[0]]
@@ -147,6 +157,9 @@ def test_offsets_give_identical_results(comms):
     if len({tuple(v or ()) for v in ids.values()}) == 1:
         return
     again = fetch_all()
+    faults = [f for ex in again.values() if (f := answer_fault(comms.ledger, ex)) is not None]
+    if faults:
+        raise_findings(comms, faults[:1])
     ids2 = {how: page_ids(ex) for how, ex in again.items()}
     if len({tuple(v or ()) for v in ids2.values()}) == 1:
         comms.ledger.note("DATE-FORMAT", "offset spellings differed once, not twice (live data)")
@@ -187,10 +200,12 @@ def test_token_with_or_without_filters(comms):
     params = [*q.params(), ("pageSize", str(size))]
     w = walk(comms.get, params, max_pages=limit(ref, q, size))
     if not w.complete:
-        raise_findings(comms, check_walk(comms.ledger, w, q, None, get=comms.get, schema=False))
+        fail_unfinished(comms, w, q)
     found: list[Finding] = []
     last = len(w.pages) - 1
-    for i in sorted({1, last // 2 + 1, last} - {0}):
+    if last < 1:  # a server that ignores pageSize: FULL-PAGES says so; no token to test here
+        pytest.skip(f"the walk at pageSize={size} ended on its first page: no token to reuse")
+    for i in sorted({1, last // 2 + 1, last}):
         token = ("pageToken", str(w.tokens[i]))
         for what, other in (
             ("the filters left out", [("pageSize", str(size)), token]),

@@ -18,6 +18,7 @@ from comms_contract.walker import walk
 from comms_contract.walks import (
     Query,
     Snapshot,
+    fail_unfinished,
     page_ids,
     raise_findings,
     reference,
@@ -115,8 +116,7 @@ def test_self_and_reused_tokens(comms):
     need_data(ref, 4)
     q, w = _sample_walk(comms, ref)
     if not w.complete:
-        reason = f"the sample walk stopped: {w.stopped}"
-        raise_findings(comms, [Finding("WALK-EXACTLY-ONCE", reason, tuple(w.transcript()))])
+        fail_unfinished(comms, w, q)
     if len(w.pages) < 2:
         pytest.skip("the sample window fits one page: no page reached by token to check")
     found: list[Finding] = []

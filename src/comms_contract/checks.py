@@ -13,6 +13,7 @@ from comms_contract import STATS_FIELDS, rfc3339, schemas
 from comms_contract.http import Exchange
 from comms_contract.ledger import ClauseViolations, Finding, Ledger, Observed
 
+MAX_MESSAGE = 1000  # characters of a finding's message
 JSON_TYPES = ("application/json", "application/problem+json")
 
 
@@ -39,6 +40,8 @@ class Verdict:
         if not self.ledger.wants(clause):
             return  # outside a --clause selection: the ledger would drop it; don't fail the test
         ev = tuple(evidence) if evidence is not None else self.evidence()
+        if len(message) > MAX_MESSAGE:  # a target's value quoted in full could be megabytes
+            message = message[:MAX_MESSAGE] + "..."
         if self._observed is None and self.exchange is not None:
             self._observed = self.exchange.observed()  # once per exchange: it scrubs the body
         finding = Finding(clause, message, ev, advisory, self._observed)
@@ -77,6 +80,45 @@ def parse_json(exchange: Exchange) -> tuple[bool, Any]:
         return True, exchange.json()
     except (ValueError, UnicodeDecodeError):
         return False, None
+
+
+def page_operations(exchange: Exchange) -> list[Any] | None:
+    """The ``operations`` list of a 200 whose body is the list envelope (an object with an
+    ``operations`` list and a ``pagination`` object whose ``next``, if any, is a string or
+    null), else None. The one accessor for target
+    data that checks and walks index: anything else is not a page to compare or iterate."""
+    if exchange.status != 200:
+        return None
+    ok, body = parse_json(exchange)
+    if not ok or not isinstance(body, dict):
+        return None
+    ops, pagination = body.get("operations"), body.get("pagination")
+    if not isinstance(ops, list) or not isinstance(pagination, dict):
+        return None
+    nxt = pagination.get("next")
+    return ops if nxt is None or isinstance(nxt, str) else None  # a numeric next: no page
+
+
+def answer_fault(ledger: Ledger, exchange: Exchange, *, strict: bool = False) -> Finding | None:
+    """Why an answer that should be a list page is none: NO-5XX for a 5xx; the clause a 200
+    breaks (CT, ENVELOPE, OP-SHAPE, SELF...) when its body is no usable page; None for a usable
+    page or a non-5xx error (the caller judges those).
+
+    Checks that compare pages ask this first, so a broken answer is charged to its own clause,
+    never to the clause being compared (a malformed page is no "different page")."""
+    evidence = (exchange.line(), "reproduce: " + exchange.curl())
+    if exchange.status >= 500:
+        return Finding("NO-5XX", f"{exchange.status} to a query that needs a page", evidence)
+    if exchange.status != 200 or page_operations(exchange) is not None:
+        return None
+    v = Verdict(ledger, exchange)
+    check_list_page(v, exchange, strict=strict)
+    order = ("ENVELOPE", "CT", "SELF", "OP-SHAPE")
+    failing = sorted(v.failing, key=lambda f: order.index(f.clause) if f.clause in order else 9)
+    if failing:
+        return failing[0]
+    message = f"200 body is not the list envelope: {exchange.snippet(120)!r}"
+    return Finding("ENVELOPE", message, evidence)
 
 
 def check_error(v: Verdict, exchange: Exchange) -> None:
@@ -181,7 +223,8 @@ def _note_free_shape(v: Verdict, exchange: Exchange, body: Any) -> None:
     )
     if not isinstance(body, dict):
         return
-    ops = [o for o in body.get("operations") or [] if isinstance(o, dict)]
+    operations = body.get("operations")
+    ops = [o for o in operations if isinstance(o, dict)] if isinstance(operations, list) else []
     unknown = set(body) - KNOWN_FIELDS[""]
     pagination = body.get("pagination")
     if isinstance(pagination, dict):

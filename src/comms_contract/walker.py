@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
+from comms_contract.checks import page_operations
 from comms_contract.http import Exchange
 
 GetPage = Callable[[Sequence[tuple[str, str]]], Exchange]
@@ -121,15 +122,14 @@ def step(get: GetPage, w: Walk, *, size: int | None = None, resend_filters: bool
     if ex.status != 200:
         w.stopped = "error"
         return w
-    try:
-        body = ex.json()
-        ops = [o for o in body["operations"] if isinstance(o, dict)]
-        pagination = body.get("pagination") or {}
-        nxt = pagination.get("next", ABSENT)
-        this = pagination.get("self")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        w.stopped = "bad-body"
+    operations = page_operations(ex)
+    if operations is None:
+        w.stopped = "bad-body"  # not the list envelope: nothing to follow (check_walk says why)
         return w
+    pagination = ex.json()["pagination"]
+    nxt = pagination.get("next", ABSENT)
+    this = pagination.get("self")
+    ops = [o for o in operations if isinstance(o, dict)]
     w.pages.append(ops)
     w.markers.append(nxt)
     w.selfs.append(this)
@@ -137,7 +137,7 @@ def step(get: GetPage, w: Walk, *, size: int | None = None, resend_filters: bool
         w._seen.add(token)
     if nxt is ABSENT or nxt in (None, ""):
         w.stopped, w.next_token = "end", None
-    elif not isinstance(nxt, str) or nxt in w._seen:
+    elif nxt in w._seen:
         w.stopped = "repeated-token"
     else:
         w.next_token = nxt
@@ -188,6 +188,6 @@ def pages_needed(count: int, sizes: Iterable[int | None], default: int = 50) -> 
 
 def _size_of(query: Sequence[tuple[str, str]]) -> int | None:
     for k, v in query:
-        if k == "pageSize" and v.isdigit():
+        if k == "pageSize" and v.isascii() and v.isdigit():
             return int(v)
     return None

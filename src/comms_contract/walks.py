@@ -19,9 +19,11 @@ from typing import Any
 from comms_contract import bounds, rfc3339
 from comms_contract.checks import (
     Verdict,
+    answer_fault,
     check_list_page,
     check_operations,
     media_type,
+    page_operations,
     too_few,
 )
 from comms_contract.http import Exchange
@@ -249,6 +251,16 @@ def raise_findings(session: Any, findings: Sequence[Finding]) -> None:
         )
 
 
+def fail_unfinished(session: Any, w: Walk, q: Query) -> None:
+    """A walk that could not finish: fail with the clause of what stopped it (NO-5XX, the
+    broken page's ENVELOPE/CT..., a cycle); never go on comparing a partial walk."""
+    found = check_walk(session.ledger, w, q, None, get=session.get, schema=False)
+    if not found:  # its clause downgraded or outside a --clause selection
+        found = [Finding("WALK-EXACTLY-ONCE", f"the walk stopped: {w.stopped}", ())]
+    transcript = tuple(w.transcript())
+    raise_findings(session, [replace(f, evidence=f.evidence or transcript) for f in found])
+
+
 def effective_sizes(w: Walk) -> list[int]:
     """The page size each page must honour: the one sent, else the one its token carries
     (the previous request's), else the default 50."""
@@ -366,6 +378,11 @@ def _check_stop(out: Findings, w: Walk, get: GetPage | None) -> None:
                     f"page {k}: the server answered {ex.status} to its own next token; "
                     "the walk could not finish",
                 )
+    elif w.stopped == "bad-body":
+        # the page is no list envelope (or its next is no string): its own clause, not a gap
+        fault = answer_fault(out.ledger, w.exchanges[-1])
+        if fault is not None:
+            out.add(fault.clause, f"page {k} of the walk: {fault.message}")
     elif w.stopped == "repeated-token":
         out.add(
             "WALK-EXACTLY-ONCE",
@@ -556,13 +573,10 @@ def _probe(get: GetPage, q: Query) -> set[str] | None:
 
 
 def page_ids(ex: Exchange) -> list[str] | None:
-    if ex.status != 200:
-        return None
-    try:
-        ops = ex.json()["operations"]
-        return [str(o.get("id")) for o in ops if isinstance(o, dict)]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
+    """The ids of a usable list page in order, None for anything else (``answer_fault``
+    says why)."""
+    ops = page_operations(ex)
+    return None if ops is None else [str(o.get("id")) for o in ops if isinstance(o, dict)]
 
 
 # ---- live data: observe twice before failing -------------------------------------------------
@@ -584,7 +598,7 @@ def reference(session: Any, *, refresh: bool = False) -> Snapshot:
     if not w.complete:
         w = session.reference_walk(refresh=True)
         if not w.complete:
-            raise_findings(session, check_walk(session.ledger, w, Query(), None, get=session.get))
+            fail_unfinished(session, w, Query())
     cached = _SNAPSHOTS.get(session)
     if cached is None or cached[0] is not w:
         snap = Snapshot.of(w)
@@ -670,8 +684,9 @@ def same_page(
     data explains nothing (CONTRACT.md section 4): a difference fails even when the repeat
     does not show it again, reported as intermittent."""
     b = again()
-    if b.status >= 500:
-        return Finding("NO-5XX", f"{what} answered {b.status}", (first.line(), b.line()))
+    fault = _fault(session, what, first, b)
+    if fault is not None:
+        return fault
     if b.status != 200:
         return Finding(
             clause, f"{what} answered {b.status}, not the page", (first.line(), b.line())
@@ -683,10 +698,16 @@ def same_page(
     # confirm: fetched again back to back, the two must still differ, also against one
     # more repetition (a live change between two requests cannot explain both)
     b2, a2 = again(), original()
+    fault = _fault(session, what, b2, a2)
+    if fault is not None:
+        return fault
     a2_ids = page_ids(a2)
     if a2_ids is not None and a2_ids == page_ids(b2):
         return _not_repeated(session, clause, what, closed, first, b, a_ids, b_ids)
     b3 = again()
+    fault = _fault(session, what, b3)
+    if fault is not None:
+        return fault
     if a2_ids is not None and a2_ids == page_ids(b3):
         return _not_repeated(session, clause, what, closed, first, b, a_ids, b_ids)
     b_ids = page_ids(b3)
@@ -703,6 +724,16 @@ def same_page(
             "again:    " + b3.line(),
         ),
     )
+
+
+def _fault(session: Any, what: str, *answers: Exchange) -> Finding | None:
+    """The first of ``answers`` that is no usable page (a 5xx, a broken 200), as a finding of
+    its own clause: a comparison cannot charge it to the clause it compares."""
+    for ex in answers:
+        fault = answer_fault(session.ledger, ex, strict=session.strict)
+        if fault is not None:
+            return replace(fault, message=f"{what}: {fault.message}")
+    return None
 
 
 def _not_repeated(
