@@ -1,0 +1,256 @@
+"""A hostile-target fuzz (issue 9 item 3): the reference server with every N-th answer
+mutated at random (status, headers, body bytes, JSON structure and types at any place of the
+envelope and the operations); every run must end in exit 0 or 1, with no internal error and
+no Python frame in its output.
+
+Hypothesis draws the plan of each run (the mutation rate and a seeded random source); one run
+of the suite meets a hundred or more mutated answers, so a few examples give hundreds
+(``COMMS_SLOW=1``: thousands). Whatever crash it finds becomes a named case in
+tests/test_no_crash.py (or ``FOUND`` below) and its kind is fixed in the suite.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+from typing import Any
+
+import pytest
+from harness import run_against
+from hostile import assert_no_crash
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from starlette.requests import Request
+from starlette.responses import Response
+
+from comms_contract.server import ReferenceServer
+
+SLOW = os.environ.get("COMMS_SLOW") == "1"
+
+STATUSES = (200, 200, 200, 201, 204, 301, 400, 401, 404, 410, 418, 429, 500, 502, 503, 599)
+CONTENT_TYPES = (
+    "",
+    "text/html",
+    "text/plain",
+    "application/json; charset=latin-1",
+    "application/problem+json",
+    "application/json\x01",
+    "application/jsonx",
+    "multipart/mixed; boundary=x",
+)
+RETRY_AFTERS = ("", "\u00b2", "9" * 400, "-1", "1.5", "0", "Wed, 21 Oct 2015 07:28:00 GMT", "x")
+STRINGS = (
+    "",
+    "x",
+    "\x00",
+    "\u202e\ufeff",
+    "é" * 3,
+    "\ud7ff",
+    "2026-11-29 15:50:54",
+    "2026-13-45T99:99:99Z",
+    "comms_operation_0" + "a" * 30,
+    "9" * 500,
+    "null",
+    "a" * 5000,
+)
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(10 if depth < 3 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice((True, False))
+    if kind == 2:
+        return rng.choice((0, -1, 1, 2**63, -(2**70), 10**30))
+    if kind == 3:
+        return rng.choice((0.5, -0.0, 1e308, 1e-320))
+    if kind in (4, 5):
+        return rng.choice(STRINGS)
+    if kind in (6, 7):
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    if kind == 8:
+        return {rng.choice(STRINGS): random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+    nested: Any = rng.choice(([], {}, 1))  # deep nesting, past the suite's JSON depth bound
+    for _ in range(rng.choice((70, 900, 5000))):
+        nested = [nested]
+    return nested
+
+
+def paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every path to a value inside ``value`` (keys and indexes), the root included."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:5]):
+            out += paths(v, (*prefix, i))
+    return out
+
+
+def mutate_json(rng: random.Random, body: Any) -> Any:
+    """Replace, delete or add at a random place; the envelope's own fields more often."""
+    favourites = [
+        ("operations",),
+        ("pagination",),
+        ("pagination", "next"),
+        ("pagination", "self"),
+        ("operations", 0),
+        ("operations", 0, "id"),
+        ("operations", 0, "status"),
+        ("operations", 0, "stats"),
+        ("operations", 0, "stats", "total"),
+        ("operations", 0, "createdAt"),
+        ("operations", 0, "updatedAt"),
+    ]
+    candidates = paths(body)
+    path = rng.choice(favourites) if rng.random() < 0.5 else rng.choice(candidates)
+    if not path:
+        return random_json(rng)
+    parent = body
+    try:
+        for key in path[:-1]:
+            parent = parent[key]
+        key = path[-1]
+        action = rng.randrange(4)
+        if action == 0 and isinstance(parent, dict):
+            parent.pop(key, None)
+        elif action == 1 and isinstance(parent, list) and parent:
+            parent.append(parent[0])  # a duplicate
+        elif action == 2 and isinstance(parent, dict):
+            parent[rng.choice(STRINGS)] = random_json(rng)
+        else:
+            parent[key] = random_json(rng)
+    except (KeyError, IndexError, TypeError):
+        return random_json(rng) if rng.random() < 0.2 else body
+    return body
+
+
+def mutate_bytes(rng: random.Random, body: bytes) -> bytes:
+    kind = rng.randrange(7)
+    if kind == 0 or not body:
+        return b""
+    if kind == 1:
+        return body[: rng.randrange(len(body))]  # truncated
+    if kind == 2:
+        at = rng.randrange(len(body))
+        return body[:at] + bytes([rng.randrange(256)]) + body[at + 1 :]
+    if kind == 3:
+        return body + rng.choice((b"garbage", b"\x00", b"}", b"\xff\xfe"))
+    if kind == 4:
+        return b"\xef\xbb\xbf" + body  # a UTF-8 BOM
+    if kind == 5:
+        return body.replace(b'"', b"'", 1)
+    return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
+
+
+class Mutating(ReferenceServer):
+    """The reference server; answers after the first (the preflight, where exit 2 is allowed)
+    are mutated one in ``every`` by ``rng``."""
+
+    def __init__(self, rng: random.Random, every: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rng, self.every = rng, every
+        self.answers = 0
+        self.mutated = 0
+        self.kinds: dict[str, int] = {}
+
+    def respond(self, request: Request) -> Response:
+        response = super().respond(request)
+        self.answers += 1
+        if self.answers == 1 or self.answers % self.every:
+            return response
+        self.mutated += 1
+        return self.mutate(response)
+
+    def mutate(self, response: Response) -> Response:
+        rng = self.rng
+        status = response.status_code
+        headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+        body = bytes(response.body)
+        kinds = rng.sample(("status", "headers", "bytes", "json", "json", "json", "gzip"), 2)
+        for kind in kinds:
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            if kind == "status":
+                status = rng.choice(STATUSES)
+            elif kind == "headers":
+                if rng.random() < 0.5:
+                    headers["content-type"] = rng.choice(CONTENT_TYPES)
+                else:
+                    headers["retry-after"] = rng.choice(RETRY_AFTERS)
+            elif kind == "bytes":
+                body = mutate_bytes(rng, body)
+            elif kind == "json":
+                try:
+                    value = json.loads(body)
+                except ValueError:
+                    continue
+                body = json.dumps(mutate_json(rng, value)).encode()
+            elif kind == "gzip":
+                if rng.random() < 0.5:
+                    body = gzip.compress(body)
+                headers["content-encoding"] = rng.choice(("gzip", "deflate", "br", "gzip, gzip"))
+        return Response(body, status_code=status, headers=headers)
+
+
+EXAMPLES = 30 if SLOW else 2
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    phases=[Phase.generate],  # a whole suite run per example: no shrinking, no replays
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(seed=st.integers(0, 2**32 - 1), every=st.integers(2, 5))
+def test_mutated_answers_never_crash_the_suite(seed: int, every: int) -> None:
+    app = Mutating(random.Random(seed), every, seed=seed % 7)
+    out = run_against(app, max_wait=0.001, seed=seed % 1000)
+    note = f"seed={seed} every={every}: {app.mutated} of {app.answers} answers mutated {app.kinds}"
+    print(note)
+    assert_no_crash(out)
+    assert app.mutated >= 50, note
+
+
+# ---- what the fuzz found, as fixed regression cases -------------------------------------------
+def _one(mutation):
+    class One(ReferenceServer):
+        def __init__(self) -> None:
+            super().__init__(seed=1)
+            self.answers = 0
+
+        def respond(self, request: Request) -> Response:
+            response = super().respond(request)
+            self.answers += 1
+            return mutation(response) if self.answers % 3 == 0 else response
+
+    return One()
+
+
+def _body(new: bytes, **headers: str):
+    def mutation(response: Response) -> Response:
+        h = {k: v for k, v in response.headers.items() if k != "content-length"}
+        return Response(new, status_code=response.status_code, headers={**h, **headers})
+
+    return mutation
+
+
+FOUND = {
+    # gzip-labelled bodies that are not gzip: the decoder's error is an ENVELOPE finding
+    "content-encoding gzip on plain JSON": _body(b"{}", **{"content-encoding": "gzip"}),
+    # a coding the suite never asked for
+    "content-encoding br": _body(b"{}", **{"content-encoding": "br"}),
+    # operations a number: a TypeError in noting the FREE shapes (found in review)
+    "operations a number": _body(b'{"operations": 5, "pagination": {"self": "x"}}'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_found_by_the_fuzz(name: str) -> None:
+    out = run_against(_one(FOUND[name]), clauses=["ENVELOPE", "CT", "NO-5XX", "ERROR-BODY"])
+    assert_no_crash(out)
+    assert out.code == 1
