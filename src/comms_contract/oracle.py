@@ -53,8 +53,10 @@ def classify(
                 exp.foreign_token = True
         else:
             exp.free.append(f"unknown parameter {name!r} (UNKNOWN-PARAM)")
-    if instants.get("startDate", 0) > instants.get("endDate", 1 << 80):
-        exp.inverted_dates = True
+    # both bounds present: a lone endDate before 1970 is no inverted window (it was, with a
+    # default of 0 for the missing startDate, and a 500 got charged to DATE-ORDER)
+    if "startDate" in instants and "endDate" in instants:
+        exp.inverted_dates = instants["startDate"] > instants["endDate"]
     if names.count("pageToken") > 1:
         exp.foreign_token = False  # the server may take the issued one of the values (FREE)
     for name in {n for n in names if names.count(n) > 1}:
