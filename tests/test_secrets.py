@@ -344,3 +344,18 @@ def test_kit_masks_a_users_token_a_driver_prints(monkeypatch):
     assert report.code == 1 and "[REDACTED]" in text
     assert "8e1f0c2d9b" not in text and "user-staging" not in text
     assert os.environ["COMMS_AUTH_TOKEN"] == user_token  # the user's own, untouched
+
+
+def test_a_token_too_short_to_mask_is_announced(capsys):
+    """A 3-character token (loopback only) cannot be masked: the run says so, up front."""
+    app = ReferenceServer(credentials=Credentials(ACCOUNT, "abc"), seed=5)
+    with serve(app) as base:
+        code = cli.main(
+            [
+                *("run", "--base-url", base, "--account-id", ACCOUNT, "--auth-token", "abc"),
+                *("--profile", "quick", "--clause", "AUTH"),
+            ]
+        )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warning: the auth token has 3 characters" in err and "NOT masked" in err

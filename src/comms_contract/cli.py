@@ -270,6 +270,8 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
         print(f"comms-contract: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if config.target.unredacted_warning:  # no silent leak: a token too short to mask
+        print(f"comms-contract: warning: {config.target.unredacted_warning}", file=sys.stderr)
     from comms_contract.progress import Progress
 
     progress = Progress()
