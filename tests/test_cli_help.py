@@ -4,6 +4,7 @@ case with a suggestion on a typo, and a missing ``rfc3339-validator`` refused up
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -297,3 +298,21 @@ def test_x(comms):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
     assert "did you mean FILTER-SOUND" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["clauses"], ["check-client", "--list"]])
+def test_a_closed_pipe_ends_quietly(argv):
+    """``comms-contract clauses | head -1``: no traceback, the exit status of a tool killed by
+    SIGPIPE (141), never a verdict."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comms_contract", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "40"},
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away before the listing is written
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.wait(timeout=60) in (0, 141), err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -49,7 +49,7 @@ def test_failing_walk_is_printed_with_tokens_and_a_replay_command() -> None:
     assert "page 2: GET " in text, text
     replay = clause["reproduce"]
     assert replay.startswith("comms-contract run") and "--clause WALK-EXACTLY-ONCE" in replay
-    assert "reference-auth-token" not in text
+    assert "mock-7f3e9c1a5b2d8046" not in text
 
 
 def test_every_pagination_clause_has_a_mutant() -> None:

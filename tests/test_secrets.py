@@ -275,13 +275,13 @@ def test_ordinary_pages_are_left_alone():
     from comms_contract.transport import ASGISyncTransport
 
     app = ReferenceServer(seed=3)
-    creds = ("ACtest00000000000000000000000000", "reference-auth-token")
+    creds = ("ACtest00000000000000000000000000", "mock-7f3e9c1a5b2d8046")
     with httpx.Client(transport=ASGISyncTransport(app), base_url="http://x") as c:
         body = c.get(OPERATIONS_PATH, params={"pageSize": "1000"}, auth=creds)
     assert len(body.json()["operations"]) > 100
     redactor = Redactor()
     redactor.add(ACCOUNT, "0f3c9a7be14d2860c5fa9b371de0486a")
-    redactor.add(ACCOUNT, "reference-auth-token")
+    redactor.add(ACCOUNT, "mock-7f3e9c1a5b2d8046")
     assert redactor.scrub_bytes(body.content) == body.content
 
 

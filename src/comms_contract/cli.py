@@ -448,6 +448,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("comms-contract: interrupted", file=sys.stderr)
         return interrupt_exit_code(signal.SIGINT)
+    except BrokenPipeError:
+        # the reader went away (``comms-contract clauses | head``): end as a Unix tool killed
+        # by SIGPIPE would (141), never with a verdict this run did not reach; stdout now
+        # points at /dev/null so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class Credentials:
     """Accepted Basic credentials: the account's and any API key pairs."""
 
     account_id: str = "ACtest00000000000000000000000000"
-    auth_token: str = field(default="reference-auth-token", repr=False)  # the demo secret
+    auth_token: str = field(default="mock-7f3e9c1a5b2d8046", repr=False)  # the demo secret
     api_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def accepts(self, user: str, password: str) -> bool:
