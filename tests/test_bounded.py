@@ -55,6 +55,21 @@ def run_cli(base: str, *extra: str, timeout: float = 120) -> tuple[int, str, flo
     return proc.returncode, out.decode("utf-8", "replace"), time.monotonic() - started, peak
 
 
+def run_here(capsys, base: str, *extra: str) -> tuple[int, str, float]:
+    """``comms-contract run`` in this process (no interpreter start-up to pay)."""
+    from comms_contract import cli
+
+    started = time.monotonic()
+    code = cli.main(
+        [
+            *("run", "--base-url", base, "--account-id", CREDS.account_id),
+            *("--auth-token", CREDS.auth_token, "--profile", "quick", *extra),
+        ]
+    )
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err, time.monotonic() - started
+
+
 def assert_clean_output(out: str) -> None:
     assert "Traceback" not in out and 'File "' not in out, out
     assert "internal error" not in out, out
@@ -113,20 +128,20 @@ def gzip_bomb() -> bytes:
     return b"".join([*(z.compress(block) for _ in range(1024)), z.flush()])
 
 
-def test_dribbled_body_is_cut_at_the_timeout_and_is_a_violation():
+def test_dribbled_body_is_cut_at_the_timeout_and_is_a_violation(capsys):
     app = FirstThen(streaming(dribble, delay=0.3))
     with serve(app) as base:
-        code, out, took, _ = run_cli(base, "--timeout", "2")
+        code, out, took = run_here(capsys, base, "--timeout", "2")
     assert code == 1, out
     assert "no complete answer within 2s" in out and "NO-5XX" in out, out
     assert took < 60, took  # at most three stalled requests, then the run stops
     assert_clean_output(out)
 
 
-def test_endless_body_stops_at_the_cap():
+def test_endless_body_stops_at_the_cap(capsys):
     app = FirstThen(streaming(endless))
     with serve(app) as base:
-        code, out, _, _ = run_cli(base, "--timeout", "20")
+        code, out, _ = run_here(capsys, base, "--timeout", "20")
     assert code == 1, out
     assert "too large" in out and "NO-5XX" in out, out
     assert_clean_output(out)
@@ -199,20 +214,20 @@ def canned_page() -> bytes:
     return head + body
 
 
-def test_dribbled_headers_are_cut_at_the_timeout():
+def test_dribbled_headers_are_cut_at_the_timeout(capsys):
     with raw_server(canned_page()) as base:
-        code, out, took, _ = run_cli(base, "--timeout", "1.5")
+        code, out, took = run_here(capsys, base, "--timeout", "1.5")
     assert code == 1, out
     assert "no complete answer within 1.5s" in out, out
     assert took < 60, took
     assert_clean_output(out)
 
 
-def test_dribbled_headers_before_any_answer_are_connection_trouble():
+def test_dribbled_headers_before_any_answer_are_connection_trouble(capsys):
     """No valid answer yet: not this API, or not up; exit 2 with one line."""
     with raw_server(b"") as base:
         # seen starts at 0: make the very first request the dribbled one
-        code, out, took, _ = run_cli(base, "--timeout", "1")
+        code, out, took = run_here(capsys, base, "--timeout", "1")
     assert code in (1, 2), out  # see the assertion below for which
     assert code == 2 and "did not answer within 1s" in out, out
     assert took < 60
