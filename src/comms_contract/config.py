@@ -459,6 +459,11 @@ def build_run_config(
         raise ConfigError("two reports are given the same path; give each its own file")
 
     selected = set(values["clause"])
+    if selected == {"METHODS"} and not values["probe_methods"]:  # with others: a skipped row
+        raise ConfigError(
+            f"{prefix}clause METHODS needs {prefix}probe-methods: METHODS is checked by "
+            "sending POST/PUT/PATCH/DELETE, which a default (read-only) run never does"
+        )
     policy = Policy.build(values["strict"], values["downgrade"])
     _check_rfc3339_validator()
 

@@ -264,6 +264,19 @@ class Ledger:
             return True
         return finding.test in self.marked.get(finding.clause, ())
 
+    def companion(self, clause: str) -> str | None:
+        """A second clause a replay of ``clause`` must select when the finding shown first
+        came from a test that ``--clause <clause>`` alone would not run (a walk check in a
+        test marked with another clause): that test's most specific marker."""
+        found = self.findings.get(clause)
+        if not found:
+            return None
+        first = self.display_order(found)[0]
+        if self.replayed(first):
+            return None
+        markers = [c for c, tests in self.marked.items() if first.test in tests and c != clause]
+        return min(markers, key=lambda c: (len(self.marked[c]), c)) if markers else None
+
     def display_order(self, findings: Sequence[Finding]) -> list[Finding]:
         """Findings a replay shows again first, then the simplest (readable, short) first."""
         return sorted(findings, key=lambda f: (not self.replayed(f), simplicity(f)))

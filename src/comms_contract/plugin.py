@@ -99,9 +99,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if requested and getattr(config.option, "hypothesis_seed", None) is None:
         # the contract's generated cases follow --comms-seed, so a verdict is reproducible
         config.option.hypothesis_seed = run_config.seed
-    problem = selection_problem(run_config)
-    if problem:
-        raise pytest.UsageError(f"comms-contract: {problem}")
     session = ContractSession(run_config)
     session.runner = preset is not None  # the runner prints the report itself
     if preset is not None:
@@ -207,17 +204,6 @@ def observes(item: pytest.Item) -> set[str]:
     """The clauses a contract test can report on: its markers, plus what the client sees."""
     ids = set(clause_ids(item))
     return ids | CLIENT_OBSERVED if ids else ids
-
-
-def selection_problem(run_config: RunConfig) -> str | None:
-    """Why a ``--clause`` selection cannot be checked as given (None when it can)."""
-    selected = run_config.selected or frozenset()
-    if selected == {"METHODS"} and not run_config.probe_methods:  # with others: a skipped row
-        return (
-            "--clause METHODS needs --probe-methods: METHODS is checked by sending "
-            "POST/PUT/PATCH/DELETE, which a default (read-only) run never does"
-        )
-    return None
 
 
 def _test_name(item: pytest.Item) -> str:

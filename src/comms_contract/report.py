@@ -268,7 +268,7 @@ def _request_line(f: dict[str, Any], root: str) -> str:
         ct = f" {req['content_type']}" if req["content_type"] else ""
         return shorten_runs(f"{req['method']} {url} -> {req['status']}{ct}")
     if f["details"]:
-        return shorten_runs(f["details"][0])
+        return shorten_runs(f["details"][0].replace(root + OPERATIONS_PATH, "…/Operations"))
     return ""
 
 

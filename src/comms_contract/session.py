@@ -229,6 +229,9 @@ class ContractSession:
             parts.append(flag("allow-insecure-http"))
         if clause:
             parts += [flag("clause"), clause]
+            companion = self.ledger.companion(clause)
+            if companion:  # the test that found the example shown first runs under it
+                parts += [flag("clause"), companion]
         return " ".join(parts)
 
     def close(self) -> None:

@@ -329,7 +329,7 @@ def check_dates(ctx: Context) -> str:
     if lower:
         raise Advisory(
             "dates written with a lower-case 't' or 'z': valid RFC 3339, but servers may refuse "
-            "them (CONTRACT.md §5: an advisory); write upper-case 'T' and 'Z'",
+            "them (docs/contract.md §5: an advisory); write upper-case 'T' and 'Z'",
             lower,
         )
     return "dates sent as RFC 3339 with an offset, same instants"
