@@ -180,3 +180,30 @@ def test_assert_readable_catches_frames_and_floods() -> None:
     with pytest.raises(AssertionError):
         assert_readable(Fake(['  File "/x/site-packages/y.py", line 3', "result: PASS"]))
     assert_readable(Fake(["a", "result: PASS"]))
+
+
+USER_TEST = """
+import pytest
+from comms_contract.judge import judge
+
+@pytest.mark.clause("FILTER-SOUND")
+def test_completed_only(comms):
+    judge(comms, comms.get({"status": "COMPLETED", "pageSize": "10"}))
+
+@pytest.mark.clause("SIZE-RANGE")
+def test_page_size_ten(comms):
+    judge(comms, comms.get({"pageSize": "10"}))
+"""
+
+
+def test_a_users_summary_lists_only_the_clauses_their_tests_touched(pytester) -> None:
+    pytester.makepyfile(USER_TEST)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--comms-profile", "quick")
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    summary = out[out.index("comms-contract clauses") :].splitlines()[1:]
+    rows = [line for line in summary if re.match(r"\s+(PASS|FAIL|SKIPPED|ADVISORY)\s", line)]
+    assert sorted(line.split()[1] for line in rows) == ["FILTER-SOUND", "SIZE-RANGE"], out
+    others = len(catalog.clauses()) - 2
+    assert any(f"{others} other clauses not touched" in line for line in summary), out
+    assert "no check for this clause ran" not in out
