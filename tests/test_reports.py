@@ -84,7 +84,16 @@ def test_json_report_structure(failing_run):
     assert fail["status"] == "fail"
     assert "--seed 7" in fail["reproduce"] and "--clause NO-5XX" in fail["reproduce"]
     assert fail["reproduce"].startswith("comms-contract run")
-    assert any("curl" in e for e in fail["evidence"])
+    assert fail["findings_total"] >= len(fail["evidence"]) >= 1
+    for e in fail["evidence"]:  # structured evidence, not a flat list of strings
+        assert e["clause"] == "NO-5XX" and e["message"] and e["test"]
+        req = e["request"]
+        assert req["method"] == "GET" and req["status"] == 500 and "status=" in req["url"]
+        assert req["content_type"].startswith("application/json")
+        assert "Internal Server Error" in req["body_excerpt"] and len(req["body_excerpt"]) <= 203
+        assert e["curl"].startswith("curl ") and "$COMMS_AUTH_TOKEN" in e["curl"]
+        assert isinstance(e["details"], list)
+    assert fail["time_s"] > 0
     assert by_id["METHODS"]["status"] == "skipped"
     assert "--probe-methods" in by_id["METHODS"]["message"]
     assert by_id["AUTH"]["status"] == "pass"
@@ -101,6 +110,11 @@ def test_junit_one_testcase_per_clause(failing_run):
     failure = by_name["NO-5XX"].find("failure")
     assert failure is not None and "500" in failure.get("message")
     assert "reproduce: comms-contract run" in failure.text and "--seed 7" in failure.text
+    assert not failure.text.startswith(failure.get("message"))  # the headline is not repeated
+    assert failure.text.count("reproduce: comms-contract run") == 1
+    times = {c.get("name"): float(c.get("time")) for c in cases}
+    assert times["NO-5XX"] > 0 and times["AUTH"] > 0  # time spent in each clause's tests
+    assert sum(times.values()) <= float(root.get("time")) + 0.01
     skipped = by_name["METHODS"].find("skipped")
     assert skipped is not None and "--probe-methods" in skipped.get("message")
     assert by_name["AUTH"].find("failure") is None and by_name["AUTH"].find("skipped") is None
@@ -239,3 +253,54 @@ def test_html_renders_in_headless_chromium(failing_run, tmp_path):
     keep = os.environ.get("COMMS_KEEP_SCREENSHOT")
     if keep:
         Path(keep).write_bytes(data)
+
+
+def test_html_shortens_long_values_after_scrubbing():
+    token = "A" * 5000
+    secret_pair = "ABC:def"  # registered below: a long value must be scrubbed before it is cut
+    from comms_contract.redact import REDACTOR
+
+    REDACTOR.add("ABC", "def-secret-value")
+    doc = {
+        "tool": {"name": "comms-contract", "version": "0"},
+        "target": {"base_url": "https://x.example"},
+        "result": "fail",
+        "profile": "ci",
+        "seed": 1,
+        "requests": 3,
+        "waited_s": 0.0,
+        "duration_s": 1.0,
+        "errors": [],
+        "interrupted": None,
+        "clauses": [
+            {
+                "id": "SELF",
+                "level": "MUST",
+                "status": "fail",
+                "message": f"self {token} returned other ids",
+                "reproduce": "comms-contract run --seed 1 --clause SELF",
+                "findings_total": 1,
+                "evidence": [
+                    {
+                        "clause": "SELF",
+                        "message": f"self {token} returned other ids",
+                        "advisory": False,
+                        "test": "test_x",
+                        "request": {
+                            "method": "GET",
+                            "url": f"https://x.example/v1?pageToken={token}def-secret-value",
+                            "status": 200,
+                            "content_type": "application/json",
+                            "body_excerpt": "{}",
+                        },
+                        "curl": f"curl 'https://x.example/v1?pageToken={token}'",
+                        "details": [f"page 1: pageToken={token}"],
+                    }
+                ],
+            }
+        ],
+    }
+    page = render(doc)
+    assert token not in page and "(5000 chars)" in page
+    assert page.count("(5000 chars)") >= 3  # message, evidence, request: each shortened
+    assert "def-secret-value" not in page and secret_pair not in page

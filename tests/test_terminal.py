@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from dataclasses import replace
 
 import pytest
 from harness import assert_readable
@@ -207,3 +208,25 @@ def test_a_users_summary_lists_only_the_clauses_their_tests_touched(pytester) ->
     others = len(catalog.clauses()) - 2
     assert any(f"{others} other clauses not touched" in line for line in summary), out
     assert "no check for this clause ran" not in out
+
+
+def test_a_replay_also_selects_the_test_that_found_the_example_shown_first() -> None:
+    s = session()
+    ledger = s.ledger
+    ledger.marked.update(
+        {
+            "FULL-PAGES": ["test_whole_walk[7]"],
+            "TOKEN-FILTERS": ["test_token_with_or_without_filters"],
+            "FILTER-SOUND": ["test_token_with_or_without_filters", "a", "b"],
+        }
+    )
+    token_test = finding("FULL-PAGES", 1, "pageSize=25", "page 1 holds 26 operations")
+    ledger.record(replace(token_test, test="test_token_with_or_without_filters"))
+    assert s.suite_command("FULL-PAGES").endswith("--clause FULL-PAGES --clause TOKEN-FILTERS")
+    # a finding that --clause FULL-PAGES replays on its own goes first, and needs no companion
+    walk = finding("FULL-PAGES", 2, "pageSize=7&pageToken=x", "page 2 holds 8 operations, more")
+    ledger.record(replace(walk, test="test_whole_walk[7]"))
+    assert s.suite_command("FULL-PAGES").endswith("--seed 42 --clause FULL-PAGES")
+    lines = report.terminal_lines(s, width=100)
+    first = next(i for i, line in enumerate(lines) if " FULL-PAGES " in line)
+    assert "page 2 holds 8 operations" in lines[first + 1], lines

@@ -92,7 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="settings file (default: ./comms-contract.toml or [tool.comms-contract] in "
         "./pyproject.toml); command-line options win",
     )
-    r.add_argument("-v", "--verbose", action="store_true", help="show pytest's per-test lines")
+    r.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show pytest's per-test lines, short Python frames of failing checks "
+        "and every finding (default: a few examples per failing clause)",
+    )
 
     creds = Credentials()
     s = sub.add_parser(

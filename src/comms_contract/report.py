@@ -154,7 +154,8 @@ def evidence_text(c: dict[str, Any], limit: int = 20) -> str:
     """A clause's findings as plain text (JUnit failure bodies): one paragraph per finding."""
     out: list[str] = []
     for e in c["evidence"][:limit]:
-        out.append(e["message"])
+        if e["message"] != c["message"]:  # the headline is the failure's message attribute
+            out.append(e["message"])
         req = e["request"]
         if req:
             out.append(
