@@ -21,6 +21,7 @@ from comms_contract import catalog, report
 from comms_contract.catalog import Policy
 from comms_contract.http import ClientSettings, Target
 from comms_contract.ledger import Finding, Observed
+from comms_contract.paths import contracts_dir
 from comms_contract.profiles import PROFILES
 from comms_contract.progress import Progress
 from comms_contract.server.app import Credentials
@@ -230,3 +231,42 @@ def test_a_replay_also_selects_the_test_that_found_the_example_shown_first() -> 
     lines = report.terminal_lines(s, width=100)
     first = next(i for i, line in enumerate(lines) if " FULL-PAGES " in line)
     assert "page 2 holds 8 operations" in lines[first + 1], lines
+
+
+def test_every_clause_id_selects_a_check() -> None:
+    """``--clause ID`` selects the tests marked with ID; the client-observed clauses select
+    every test; so no accepted id selects nothing (METHODS alone needs --probe-methods)."""
+    from comms_contract.docs import enforcing_tests
+    from comms_contract.ledger import CLIENT_OBSERVED
+
+    marked = enforcing_tests()
+    for c in catalog.clauses():
+        assert marked.get(c.id) or c.id in CLIENT_OBSERVED, c.id
+
+
+FAULTY_APP = """
+from comms_contract.server import ReferenceServer
+
+class IgnoresStatus(ReferenceServer):
+    def parse_status(self, raw):
+        super().parse_status(raw)
+        return None
+
+app = IgnoresStatus()
+"""
+
+
+def test_plain_pytest_on_the_contracts_shows_findings_not_frames(pytester) -> None:
+    pytester.makepyfile(faulty=FAULTY_APP)
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess(
+        *("-p", "no:cacheprovider", str(contracts_dir())),
+        *("--comms-app", "faulty:app", "--comms-profile", "quick"),
+        *("--comms-clause", "FILTER-SOUND", "--comms-seed", "3"),
+    )
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    assert "[FILTER-SOUND]" in out and "clauses violated: FILTER-SOUND" in out
+    assert "reproduce: pytest --pyargs comms_contract.contracts --comms-app faulty:app" in out
+    failures = out[out.index("= FAILURES =") : out.index("comms-contract clauses")]
+    assert "site-packages" not in failures and 'File "' not in failures, failures
