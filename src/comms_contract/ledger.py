@@ -170,8 +170,6 @@ class Ledger:
     policy: Policy = field(default_factory=Policy)
     selected: frozenset[str] | None = None
     findings: dict[str, list[Finding]] = field(default_factory=dict)
-    # clause id -> how many findings were recorded in all, repeats included
-    recorded: dict[str, int] = field(default_factory=dict)
     # clause ids a test of this session carries in its markers or reported on (the plugin's
     # summary for a user's own tests lists only these)
     touched: set[str] = field(default_factory=set)
@@ -196,7 +194,6 @@ class Ledger:
         if not self.wants(finding.clause):
             return
         self.touched.add(finding.clause)
-        self.recorded[finding.clause] = self.recorded.get(finding.clause, 0) + 1
         bucket = self.findings.setdefault(finding.clause, [])
         seen = self._messages.setdefault(finding.clause, {})
         at = seen.get(finding.message)
