@@ -102,12 +102,12 @@ class FailsOnce(ReferenceServer):
     """One answer, mid-run, is broken: the first to a query with a non-ASCII value (only the
     hypothesis-driven fuzz sends those); the same request repeated is answered correctly."""
 
-    def __init__(self, broken, **kwargs) -> None:
+    def __init__(self, broken, pattern: bytes = rb"%[C-F][0-9A-F]", **kwargs) -> None:
         super().__init__(**kwargs)
-        self.broken, self.done = broken, False
+        self.broken, self.pattern, self.done = broken, pattern, False
 
     def respond(self, request):
-        if not self.done and re.search(rb"%[C-F][0-9A-F]", request.scope["query_string"]):
+        if not self.done and re.search(self.pattern, request.scope["query_string"]):
             self.done = True
             return self.broken()
         return super().respond(request)
@@ -124,3 +124,13 @@ def test_an_intermittent_fault_is_a_clean_finding_marked_intermittent(kind):
     assert app.done and out.code == 1, text
     messages = [f.message for fs in out.session.ledger.findings.values() for f in fs]
     assert any("intermittent" in m for m in messages), messages
+
+
+def test_an_intermittent_fault_in_a_fixed_probe_is_marked_intermittent():
+    """A fixed probe's failing answer is asked once more; the fault still fails, marked."""
+    app = FailsOnce(BROKEN_ANSWERS["500 with an HTML body"], pattern=rb"^pageSize=abc$", seed=1)
+    out = run_against(app, clauses=["SIZE-RANGE", "NO-5XX"])
+    text = assert_no_crash(out)
+    assert app.done and out.code == 1 and "NO-5XX" in out.failed, text
+    messages = [f.message for f in out.session.ledger.findings["NO-5XX"]]
+    assert any("abc" in m and "intermittent" in m for m in messages), messages

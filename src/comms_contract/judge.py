@@ -7,10 +7,14 @@ verdict whichever test sent it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+
+import hypothesis
 
 from comms_contract import STATUSES, bounds, rfc3339
 from comms_contract.checks import Verdict, check_error, check_list_page, too_few
 from comms_contract.http import Exchange
+from comms_contract.ledger import BrokenAnswer, BudgetExhausted, Ledger
 from comms_contract.oracle import Expectation, classify
 
 PARAM_CLAUSE = {
@@ -23,10 +27,45 @@ PARAM_CLAUSE = {
 
 
 def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict | None:
-    """Raise ClauseViolations for what the answer breaks; return the 200 body when usable."""
+    """Raise ClauseViolations for what the answer breaks; return the 200 body when usable.
+
+    A failing answer to a fixed probe is asked once more: findings the repeat does not show
+    again still fail (CONTRACT.md section 4), marked intermittent. (Inside hypothesis, its own
+    replay does this; the plugin marks what it reports as flaky.)"""
     if exp is None:
         exp = classify(exchange.params, frozenset(session.issued_tokens))
     v = session.verdict(exchange)
+    body = _judge(session, v, exchange, exp)
+    if v.failing and exchange.method == "GET" and not hypothesis.currently_in_test_context():
+        _mark_intermittent(session, v, exchange, exp)
+    v.done()
+    return body
+
+
+INTERMITTENT = " (intermittent: the same request, repeated, did not show it again)"
+
+
+def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation) -> None:
+    try:
+        again = session.get(exchange.params)
+    except BudgetExhausted:
+        return  # no repeat within the budget: the findings stand, unmarked
+    except BrokenAnswer as exc:
+        session.ledger.record(exc.finding)  # a fault of its own; the findings stand
+        return
+    scratch = Verdict(Ledger(session.ledger.policy, session.ledger.selected), again)
+    _judge(session, scratch, again, exp)
+    repeated = {f.clause for f in scratch.failing}
+    v.failing = [
+        f
+        if f.clause in repeated or f.message.endswith(INTERMITTENT)
+        else replace(f, message=f.message + INTERMITTENT)
+        for f in v.failing
+    ]
+
+
+def _judge(session, v: Verdict, exchange: Exchange, exp: Expectation) -> dict | None:
+    """Every finding of one answer into ``v`` (nothing raised); the 200 body when usable."""
     status, params = exchange.status, exchange.params
     v.observe("NO-5XX")
     if status >= 500:
@@ -65,7 +104,6 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
             check_page_against_query(v, body, params, exp)
     elif status >= 400:
         check_error(v, exchange)
-    v.done()
     return body
 
 

@@ -19,6 +19,7 @@ from comms_contract import catalog, report
 from comms_contract.config import SETTINGS, build_run_config, values_from
 from comms_contract.http import ConfigError
 from comms_contract.interrupt import arm, signal_name
+from comms_contract.judge import INTERMITTENT
 from comms_contract.ledger import (
     CLIENT_OBSERVED,
     BrokenAnswer,
@@ -360,7 +361,6 @@ def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str])
 
 
 _FLAKY: tuple[type[BaseException], ...] = (hypothesis.errors.Flaky,)
-INTERMITTENT = " (intermittent: the same request, repeated, did not show it again)"
 
 
 def _intermittent(f: Finding) -> Finding:
