@@ -245,3 +245,26 @@ def _first_request_is_hostile_when_page_empty(monkeypatch):
         original(self)
 
     monkeypatch.setattr(_RawHandler, "handle", handle)
+
+
+# ---- the same bounds in-process (an ASGI app under test, no socket) --------------------------
+def test_in_process_endless_body_stops_at_the_cap():
+    from harness import run_against
+    from hostile import assert_no_crash
+
+    out = run_against(FirstThen(streaming(endless)), max_body=1_000_000, timeout=20)
+    assert_no_crash(out)
+    assert out.code == 1 and "NO-5XX" in out.failed
+    assert any("too large" in f.message for f in out.session.ledger.findings["NO-5XX"])
+
+
+def test_in_process_stalled_app_is_cut_at_the_timeout():
+    from harness import run_against
+    from hostile import assert_no_crash
+
+    started = time.monotonic()
+    out = run_against(FirstThen(streaming(dribble, delay=0.3)), timeout=1)
+    assert_no_crash(out)
+    assert out.code == 1 and "NO-5XX" in out.failed
+    assert any("within 1s" in f.message for f in out.session.ledger.findings["NO-5XX"])
+    assert time.monotonic() - started < 60

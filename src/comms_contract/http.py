@@ -435,6 +435,35 @@ async def _read_body(response: httpx.Response, cap: int) -> tuple[bytes, str | N
     return b"".join(chunks), error
 
 
+class _AppBodyTooLarge(BaseException):
+    """Raised inside an in-process app's ``send`` (a BaseException: the ASGI transport must
+    not turn it into a 500 with the partial body)."""
+
+
+def asgi_transport(app: Any, max_body: int) -> httpx.AsyncBaseTransport:
+    """An in-process transport for ``app`` that holds the body cap too.
+
+    httpx's ASGITransport collects the whole body before answering, so an app that streams
+    without end would fill memory until ``--timeout``; the wrapper counts the bytes the app
+    sends and stops it past ``max_body``. An app exception becomes the 500 a server would
+    send (NO-5XX), not a Python exception inside a contract test."""
+
+    async def capped(scope: Any, receive: Any, send: Any) -> None:
+        sent = 0
+
+        async def counting_send(message: Any) -> None:
+            nonlocal sent
+            if message.get("type") == "http.response.body":
+                sent += len(message.get("body", b""))
+                if sent > max_body:
+                    raise _AppBodyTooLarge(f"more than {max_body} bytes")
+            await send(message)
+
+        await app(scope, receive, counting_send)
+
+    return httpx.ASGITransport(capped, raise_app_exceptions=False)
+
+
 class _Bytes(httpx.AsyncByteStream):
     """A body already in memory, as a stream (``content=`` would mark it consumed)."""
 
@@ -696,7 +725,7 @@ class ContractClient:
                     f"{self.target.root} did not answer within {self.settings.timeout:g}s "
                     "(check the host and network, or raise --timeout)"
                 ) from None
-        except BodyTooLarge as exc:
+        except (BodyTooLarge, _AppBodyTooLarge) as exc:
             problem = (
                 f"the answer's body is too large: {exc} after decoding "
                 f"(the suite's cap is {self.settings.max_body} bytes)"

@@ -17,7 +17,7 @@ import httpx
 
 from comms_contract.catalog import Policy
 from comms_contract.checks import Verdict, check_error, check_list_page, media_type, parse_json
-from comms_contract.http import ClientSettings, ContractClient, Exchange, Target
+from comms_contract.http import ClientSettings, ContractClient, Exchange, Target, asgi_transport
 from comms_contract.ledger import Ledger, TargetError
 from comms_contract.profiles import PROFILES, Profile
 from comms_contract.redact import REDACTOR
@@ -105,13 +105,14 @@ class ContractSession:
         transport: httpx.AsyncBaseTransport | None = None
         # an exception in an in-process app becomes the 500 a server would send (NO-5XX),
         # not a Python exception in the middle of a contract test
+        cap = self.config.client.max_body
         if self.config.app is not None:
-            transport = httpx.ASGITransport(self.config.app, raise_app_exceptions=False)
+            transport = asgi_transport(self.config.app, cap)
         elif target.embedded:
             from comms_contract.server import ReferenceServer
 
             self.reference = ReferenceServer(seed=self.seed)
-            transport = httpx.ASGITransport(self.reference, raise_app_exceptions=False)
+            transport = asgi_transport(self.reference, cap)
         return ContractClient(target, self.ledger, transport=transport, settings=self.config.client)
 
     def _preflight(self) -> None:
