@@ -134,3 +134,10 @@ def test_an_intermittent_fault_in_a_fixed_probe_is_marked_intermittent():
     assert app.done and out.code == 1 and "NO-5XX" in out.failed, text
     messages = [f.message for f in out.session.ledger.findings["NO-5XX"]]
     assert any("abc" in m and "intermittent" in m for m in messages), messages
+
+
+def test_a_repeated_page_size_with_a_superscript_digit():
+    """Was a ValueError: '²'.isdigit() is True, int('²') raises (found in review)."""
+    from comms_contract.judge import loosest
+
+    assert loosest([("pageSize", "2"), ("pageSize", "\u00b2")]) == {"pageSize": "2"}

@@ -227,7 +227,7 @@ def loosest(params: Sequence[tuple[str, str]]) -> dict[str, str]:
         if old is None or name not in ("pageSize", "startDate", "endDate"):
             out[name] = value
         elif name == "pageSize":
-            if value.isdigit() and (not old.isdigit() or int(value) > int(old)):
+            if _digits(value) and (not _digits(old) or int(value) > int(old)):
                 out[name] = value
         else:
             new_ns, old_ns = rfc3339.parse(value), rfc3339.parse(old)
@@ -262,3 +262,8 @@ def describe(params: Sequence[tuple[str, str]]) -> str:
     if not params:
         return "a plain GET"
     return "&".join(f"{k}={val!r}" for k, val in params)
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes '²', which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
