@@ -279,6 +279,20 @@ class IgnoresOffset(Mutant):
         return super().parse_date(name, raw)
 
 
+class LoneEndDateHalfHourOffsetRejected(Mutant):
+    """The code path for an endDate without a startDate validates the offset against a
+    table of whole-hour zones: +05:30 (India) gets 400."""
+
+    CLAUSE = "DATE-FORMAT"
+
+    def parse_filters(self, request: Request) -> Filters:
+        params = request.query_params
+        end = params.get("endDate") or ""
+        if "startDate" not in params and end.endswith("+05:30"):
+            raise ApiError(400, 20001, "endDate has an unknown time zone offset")
+        return super().parse_filters(request)
+
+
 # ------------------------------------------------------------------------------ DATE-ORDER
 class InvertedDates500(Mutant):
     """An assertion ``start <= end`` deep in the query builder: a real 500 response."""

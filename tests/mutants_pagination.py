@@ -307,6 +307,26 @@ class StatusIndexLags(PaginationMutant):
         return super().matches(op, filters)
 
 
+class RarestStatusLosesFilterOnTokenPages(PaginationMutant):
+    """The rarest status is served from a separate partial index whose cursor query forgets
+    the status: its pages reached by token hold operations of every status."""
+
+    CLAUSE = "FILTER-SOUND"
+
+    def page(self, query: ListQuery) -> Page:
+        c = query.cursor
+        counts = {s: 0 for s in ("SCHEDULED", "PROCESSING", "COMPLETED", "CANCELED")}
+        for op in self.dataset.snapshot():
+            counts[op.status] = counts.get(op.status, 0) + 1
+        rarest = min(counts, key=lambda s: (counts[s], s))
+        if c.anchor is None or c.filters.status != rarest:
+            return super().page(query)
+        loose = Cursor(c.anchor, Filters(None, c.filters.start_ns, c.filters.end_ns), c.page_size)
+        page = super().page(ListQuery(loose, query.page_size))
+        nxt = page.next_cursor and Cursor(page.next_cursor.anchor, c.filters, c.page_size)
+        return Page(page.operations, nxt, c)
+
+
 # ------------------------------------------------------------------ order
 class OrderDependsOnPageSize(PaginationMutant):
     """Large pages come from a different query plan that orders createdAt ties by id

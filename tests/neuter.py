@@ -3,7 +3,8 @@
 A *check* is a contract test function (``contracts/test_*.py``). Neutering a check replaces
 its body with a no-op for one run (``pytest_pyfunc_call`` answers for it: the body never
 runs, so it observes and credits nothing). A check is *necessary* when some faulty server
-(a mutant of ``tests/mutants_core.py`` or ``tests/mutants_pagination.py``) is caught by the
+(a mutant of ``tests/mutants_core.py``, ``tests/mutants_pagination.py`` or
+``tests/mutants_probes.py``) is caught by the
 whole suite but goes uncaught once that check is neutered.
 
 Used three ways:
@@ -75,12 +76,13 @@ def checks() -> list[str]:
 
 
 def mutants() -> dict[str, type]:
-    """Every mutant by class name (names are unique across the two registries)."""
+    """Every mutant by class name (names are unique across the registries)."""
     import mutants_core
     import mutants_pagination
+    import mutants_probes
 
     found: dict[str, type] = {}
-    for cls in [*mutants_core.MUTANTS, *mutants_pagination.MUTANTS]:
+    for cls in [*mutants_core.MUTANTS, *mutants_pagination.MUTANTS, *mutants_probes.MUTANTS]:
         assert cls.__name__ not in found, f"two mutants named {cls.__name__}"
         found[cls.__name__] = cls
     return found
@@ -100,8 +102,8 @@ NO_KILLER = {
 # neutered (tests/test_neutering.py runs exactly these pairs; the script verifies them)
 KILLERS: dict[str, str] = {
     "test_bad_credentials_are_refused": "AcceptsMissingCredentials",
-    "test_status_walk": "StatusIndexLags",
-    "test_window_walk": "DatesLostOnTokenPages",
+    "test_status_walk": "RarestStatusLosesFilterOnTokenPages",
+    "test_window_walk": "LoneEndDateHalfHourOffsetRejected",
     "test_token_with_or_without_filters": "TokenAloneUsesDefaultSize",
     "test_fuzzed_query": "NonAsciiToken500",
     "test_page_size_grammar": "ClampsPageSize",
@@ -117,6 +119,20 @@ KILLERS: dict[str, str] = {
     "test_self_and_reused_tokens": "SelfOfEmptyResultRejected",
     "test_tampered_token_mid_walk": "BadTokenWithFullQueryRestarts",
     "test_repeated_parameters": "RepeatedStatusUnfiltered",
+    "test_bounds_around_an_item": "DropsBoundFraction",
+    "test_date_edge": "ExtremeDatesOverflow",
+}
+
+# Checks that catch faulty servers, none of them alone yet (each of their mutants is also
+# caught by another check): open work, listed so that the table and CI say so.
+WITHOUT_EXCLUSIVE_KILLER = {
+    "test_walk_property": "randomised exploration: each fault it finds, a deterministic walk "
+    "finds too (its value is beyond the known faults)",
+    "test_offsets_give_identical_results": "its offset spellings overlap those of "
+    "test_equal_instants_give_identical_results and the walk properties",
+    "test_offsets_around_an_item": "its faults are also caught by test_bounds_around_an_item",
+    "test_tokens_reused_by_independent_routes": "TokensValidOnlyInOrder and QueueTokens are "
+    "also caught by test_self_and_reused_tokens",
 }
 
 
@@ -187,6 +203,13 @@ def run_mutant(
 
 # ---- the table -----------------------------------------------------------------------------
 COMMAND = "python tests/neuter.py --write docs/mutation.md"
+BEFORE = (
+    "Before the neutering work (issue 15): the 69 mutants of the time (identical twins "
+    "removed) against the 25 checks of the time caught 67 of 67 MUST mutants, yet only 5 of "
+    "20 checks that can fail a run were necessary (`test_bad_credentials_are_refused`, "
+    "`test_date_grammar`, `test_page_size_grammar`, `test_start_after_end`, "
+    "`test_status_grammar`); the other 15 could be emptied without any mutant going through."
+)
 
 
 def matrix(names: Iterable[str], cache: Path | None = None) -> list[Kill]:
@@ -218,7 +241,10 @@ def matrix(names: Iterable[str], cache: Path | None = None) -> list[Kill]:
 
 def render(kills: list[Kill], verified: dict[str, bool]) -> str:
     names = checks()
-    caught = [k for k in kills if k.caught]
+    from comms_contract import catalog
+
+    failing = [k for k in kills if catalog.get(k.clause).level != "SHOULD"]
+    caught = [k for k in failing if k.caught]
     only: dict[str, list[str]] = {c: [] for c in names}
     by: dict[str, list[str]] = {c: [] for c in names}
     for k in caught:
@@ -235,7 +261,8 @@ def render(kills: list[Kill], verified: dict[str, bool]) -> str:
         "Do not edit by hand.",
         "",
         "A *check* is a contract test function; a *mutant* is a faulty server from",
-        "`tests/mutants_core.py` or `tests/mutants_pagination.py`. Each mutant runs under the",
+        "`tests/mutants_core.py`, `tests/mutants_pagination.py` or `tests/mutants_probes.py`.",
+        "Each mutant runs under the",
         "whole quick suite; a check *catches* it when the check's test fails the run. A check",
         "is *necessary* when some mutant is caught by it alone, so neutering the check (its body",
         "replaced by a no-op) lets that mutant through; `tests/test_neutering.py` re-runs each",
@@ -244,12 +271,15 @@ def render(kills: list[Kill], verified: dict[str, bool]) -> str:
         "",
         "## Scores",
         "",
-        f"- mutants caught by the whole suite: **{len(caught)} of {len(kills)}** "
-        f"({100 * len(caught) // max(1, len(kills))}%)",
+        f"- mutants caught by the whole suite: **{len(caught)} of {len(failing)}** "
+        f"({100 * len(caught) // max(1, len(failing))}%; the {len(kills) - len(failing)} "
+        "SHOULD mutants are reported as advisory findings, which never fail a run)",
         f"- necessary checks (a mutant only they catch): **{len(needed)} of {len(judged)}** "
         f"checks that can fail a run ({100 * len(needed) // max(1, len(judged))}%)",
         f"- checks that only record FREE or SHOULD behaviour (no killer possible): "
         f"{len(NO_KILLER)}",
+        "",
+        BEFORE,
         "",
         "## Checks",
         "",
@@ -258,7 +288,11 @@ def render(kills: list[Kill], verified: dict[str, bool]) -> str:
     ]
     for c in names:
         alone = ", ".join(f"`{m}`" for m in only.get(c, [])) or (
-            f"(none: {NO_KILLER[c]})" if c in NO_KILLER else "**none**"
+            f"(none: {NO_KILLER[c]})"
+            if c in NO_KILLER
+            else f"**none**: {WITHOUT_EXCLUSIVE_KILLER[c]}"
+            if c in WITHOUT_EXCLUSIVE_KILLER
+            else "**none**"
         )
         killer = KILLERS.get(c, "")
         mark = "" if not killer else (" (verified)" if verified.get(c) else " (not exclusive)")
@@ -272,9 +306,16 @@ def render(kills: list[Kill], verified: dict[str, bool]) -> str:
         "| mutant | clause | caught by |",
         "|---|---|---|",
     ]
+    from comms_contract import catalog
+
     for k in kills:
+        should = catalog.get(k.clause).level == "SHOULD"
         who = ", ".join(f"`{c}`" for c in sorted(k.caught_by)) or (
-            "the client (throttled answers)" if k.caught else "**nobody (missed)**"
+            "the client (throttled answers)"
+            if k.caught
+            else "advisory finding (a SHOULD clause never fails a run)"
+            if should
+            else "**nobody (missed)**"
         )
         lines.append(f"| `{k.mutant}` | {k.clause} | {who} |")
     return "\n".join(lines) + "\n"
