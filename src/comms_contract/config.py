@@ -154,7 +154,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "timeout",
         "seconds",
-        f"per-request timeout in seconds, > 0 and at most {MAX_SECONDS:g} (default 30)",
+        f"seconds for a whole exchange (connect, headers, body), > 0 and at most "
+        f"{MAX_SECONDS:g} (default 30)",
         default=30.0,
         low=0,
         high=MAX_SECONDS,
