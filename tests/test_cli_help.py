@@ -39,7 +39,7 @@ def test_run_help_gives_every_default_and_unit_and_the_exit_codes(capsys):
     for needle in (
         "(default ci)",
         "(default 1)",
-        "per-request timeout in seconds",
+        "seconds for a whole exchange (connect, headers, body)",
         "(default 30)",
         "Retry-After wait, in seconds",
         "(default 60)",
