@@ -215,6 +215,22 @@ def _contract_item(item: pytest.Item) -> bool:
     return str(item.path).startswith(str(contracts_dir()))
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A contract module that cannot be imported: one line naming it and the error (the
+    runner's default output has no pytest section to show the traceback in; -v has)."""
+    if not report.failed:
+        return
+    try:
+        session = current()
+    except RuntimeError:
+        return
+    if not session.runner:
+        return  # a plain pytest run shows the collection error itself
+    lines = [line.strip() for line in str(report.longrepr).splitlines() if line.strip()]
+    last = lines[-1].removeprefix("E").strip() if lines else "collection failed"
+    session.errors.append(redact(f"cannot collect {report.nodeid or 'the contracts'}: {last}"))
+
+
 @pytest.fixture(scope="session")
 def comms() -> ContractSession:
     """The run: ``comms.get(params)``, ``comms.check_response(ex)``, ``comms.ledger``..."""
