@@ -186,6 +186,9 @@ class Ledger:
     lacking: dict[str, list[str]] = field(default_factory=dict)  # ... and why it could not
     idle: dict[str, list[str]] = field(default_factory=dict)  # tests that passed, observing nothing
     _messages: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    # clause id -> (its findings' count and version when sorted, the display order)
+    _ordered: dict[str, tuple[int, list[Finding]]] = field(default_factory=dict, repr=False)
+    _versions: dict[str, int] = field(default_factory=dict, repr=False)
 
     def wants(self, clause: str) -> bool:
         return self.selected is None or clause in self.selected
@@ -195,6 +198,7 @@ class Ledger:
             return
         self.touched.add(finding.clause)
         bucket = self.findings.setdefault(finding.clause, [])
+        self._versions[finding.clause] = self._versions.get(finding.clause, 0) + 1
         seen = self._messages.setdefault(finding.clause, {})
         at = seen.get(finding.message)
         if at is None:
@@ -259,7 +263,7 @@ class Ledger:
         the same seed sends the same requests and shows the same finding)."""
         if finding.clause in CLIENT_OBSERVED or not finding.test:
             return True
-        return finding.test in self.marked.get(finding.clause, ())
+        return finding.test in self.marked.get(finding.clause, ())  # a few names: a list
 
     def companion(self, clause: str) -> str | None:
         """A second clause a replay of ``clause`` must select when the finding shown first
@@ -268,11 +272,25 @@ class Ledger:
         found = self.findings.get(clause)
         if not found:
             return None
-        first = self.display_order(found)[0]
+        first = self.ordered(clause)[0]
         if self.replayed(first):
             return None
         markers = [c for c, tests in self.marked.items() if first.test in tests and c != clause]
         return min(markers, key=lambda c: (len(self.marked[c]), c)) if markers else None
+
+    def version(self, clause: str) -> int:
+        """Changes whenever a finding of ``clause`` is recorded (for caches of its order)."""
+        return self._versions.get(clause, 0)
+
+    def ordered(self, clause: str) -> list[Finding]:
+        """``clause``'s findings in display order, sorted once per change (replay commands
+        are built for every finding a walk raises; re-sorting thousands each time is slow)."""
+        version = self._versions.get(clause, 0)
+        cached = self._ordered.get(clause)
+        if cached is None or cached[0] != version:
+            cached = (version, self.display_order(self.findings.get(clause, [])))
+            self._ordered[clause] = cached
+        return cached[1]
 
     def display_order(self, findings: Sequence[Finding]) -> list[Finding]:
         """Findings a replay shows again first, then the simplest (readable, short) first."""
@@ -293,9 +311,12 @@ class Ledger:
             downgraded = c.id in self.policy.downgraded
             failing = [f for f in found if not f.advisory]
             if failing and level == "MUST" and not downgraded:
-                status, message = "fail", self.display_order(failing)[0].message
+                status, message = (
+                    "fail",
+                    next(f for f in self.ordered(c.id) if not f.advisory).message,
+                )
             elif found:
-                status, message = "advisory", self.display_order(found)[0].message
+                status, message = "advisory", self.ordered(c.id)[0].message
                 if downgraded:
                     message = f"(MUST downgraded to advisory by configuration) {message}"
             elif tests:

@@ -99,7 +99,7 @@ def document(
     ledger = session.ledger
     clauses = []
     for r in results:
-        ordered = ledger.display_order(r.findings)
+        ordered = ledger.ordered(r.id)
         clauses.append(
             {
                 "id": r.id,
@@ -280,10 +280,10 @@ def examples_per_clause(failing: int) -> int:
     return 2 if failing <= 12 else 1
 
 
-def _kinds(findings: list[Finding], ledger: Ledger) -> list[list[Finding]]:
-    """Findings grouped by kind, in display order (replayable, then simplest, first)."""
+def _kinds(ordered: list[Finding]) -> list[list[Finding]]:
+    """Findings (in display order: replayable, then simplest, first) grouped by kind."""
     groups: dict[str, list[Finding]] = {}
-    for f in ledger.display_order(findings):
+    for f in ordered:
         groups.setdefault(kind(f), []).append(f)
     return list(groups.values())
 
@@ -301,7 +301,7 @@ def clause_block(
     """The lines under a failing or advisory clause: examples, a count of the rest, a replay."""
     pad = " " * 11
     out: list[str] = []
-    groups = _kinds(findings, ledger)
+    groups = _kinds(ledger.ordered(c["id"]))
     shown = groups if verbose else groups[:examples]
     for group in shown:
         f = _redacted(finding_document(group[0]))  # scrubbed before anything is shortened

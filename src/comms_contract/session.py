@@ -64,6 +64,7 @@ class ContractSession:
         self.interrupted: str | None = None
         self.reports_written = False
         self.broken_answers = 0  # requests that got no complete answer (see plugin)
+        self._commands: dict[tuple[str | None, int], str] = {}
         self.runner = False  # True under ``comms-contract run``, which prints the report
         self._client: ContractClient | None = None
         self._first_page: Exchange | None = None
@@ -192,6 +193,13 @@ class ContractSession:
         return self.config.target.root
 
     def suite_command(self, clause: str | None = None) -> str:
+        # a walk asks for one per finding it raises: built once per clause and ledger change
+        key = (clause, self.ledger.version(clause) if clause else 0)
+        if key not in self._commands:
+            self._commands[key] = self._suite_command(clause)
+        return self._commands[key]
+
+    def _suite_command(self, clause: str | None = None) -> str:
         """The command that replays this run, or only ``clause``'s checks, with the same seed,
         profile, strictness, throttling and budget (credentials stay in the environment).
 
