@@ -246,6 +246,9 @@ class Unavailable503Json(Variant):
 
 
 VARIANTS: list[type[Variant]] = [
+    # first: in AllVariants its render_page wraps the others' (a later one would re-render
+    # the body as plain application/json and hide the charset parameter)
+    CharsetContentType,
     Forbidden403,
     ProblemJsonErrors,
     UnknownParamsRejected,
@@ -257,7 +260,6 @@ VARIANTS: list[type[Variant]] = [
     ExtraFieldsEverywhere,
     GoneForGarbageTokens,
     EndInclusiveStartExclusive,
-    CharsetContentType,
     RepeatedParamsFirstWins,
     MicrosecondCreatedAt,
     Throttled429ProblemJson,
