@@ -48,6 +48,7 @@ STRINGS = (
     "\u202e\ufeff",
     "é" * 3,
     "\ud7ff",
+    "\ud800",  # a lone surrogate: json.dumps writes it as an escape
     "2026-11-29 15:50:54",
     "2026-13-45T99:99:99Z",
     "comms_operation_0" + "a" * 30,

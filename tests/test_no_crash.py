@@ -10,7 +10,14 @@ import re
 
 import pytest
 from harness import run_against
-from hostile import BROKEN_ANSWERS, EveryNth, IgnoresPageSize, SpaceInCreatedAt, assert_no_crash
+from hostile import (
+    BROKEN_ANSWERS,
+    EveryNth,
+    IgnoresPageSize,
+    SpaceInCreatedAt,
+    assert_no_crash,
+    raw,
+)
 
 from comms_contract.http import BodyError, Exchange, decode_json, parse_retry_after
 from comms_contract.server import ReferenceServer
@@ -141,3 +148,22 @@ def test_a_repeated_page_size_with_a_superscript_digit():
     from comms_contract.judge import loosest
 
     assert loosest([("pageSize", "2"), ("pageSize", "\u00b2")]) == {"pageSize": "2"}
+
+
+def test_lone_surrogates_in_a_body_reach_no_output_unencodable():
+    """Was: a lone \\ud800 escape (valid JSON syntax, no character) in an id went into
+    finding messages, and printing them raised UnicodeEncodeError (found in review)."""
+    from comms_contract.report import terminal_lines
+
+    body = (
+        b'{"operations": [{"id": "\\ud800x", "status": "COMPLETED", "stats": {}, '
+        b'"createdAt": "2026-01-02T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}], '
+        b'"pagination": {"self": "\\udfff", "next": null}}'
+    )
+    out = run_against(
+        EveryNth(lambda: raw(body), n=3, seed=1),
+        clauses=["OP-SHAPE", "UPDATED-AFTER-CREATED", "SELF", "ENVELOPE"],
+    )
+    assert_no_crash(out)
+    assert out.code == 1
+    "\n".join(terminal_lines(out.session)).encode("utf-8")  # no lone surrogate left

@@ -217,6 +217,25 @@ def decode_json(body: bytes) -> Any:
     if isinstance(value, (dict, list)) and body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
         if _too_deep(value):
             raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if _SURROGATE_ESCAPE.search(body):
+        value = _without_lone_surrogates(value)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """A lone ``\\uD800``-``\\uDFFF`` escape is valid JSON syntax but no character (RFC 8259
+    §8.2): it becomes U+FFFD, so no message, report or terminal line carrying it can fail to
+    encode (the checks still see a wrong value). Depth is bounded before this runs."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
     return value
 
 
