@@ -189,7 +189,8 @@ TAMPER = {
 @pytest.mark.clause("TOKEN-GARBAGE", "NO-5XX", "ERROR-BODY")
 @pytest.mark.parametrize("kind", list(TAMPER))
 def test_tampered_token_mid_walk(comms, kind):
-    """A middle page's next token, altered, gets 4xx: never a page, least of all the first."""
+    """A middle page's next token, altered, gets 4xx: never a page, least of all the first
+    (sent with the filters and pageSize, with the filters alone, and alone)."""
     ref = reference(comms)
     need_data(ref, 4)
     q, w = _sample_walk(comms, ref)
@@ -200,7 +201,11 @@ def test_tampered_token_mid_walk(comms, kind):
     forged = TAMPER[kind](token)
     if forged in comms.issued_tokens:
         pytest.skip(f"{kind}: the altered token equals an issued one")
-    ex = comms.get([*q.params(), ("pageSize", "3"), ("pageToken", forged)])
+    # each kind in another shape of the query, so every shape is probed under every seed: a
+    # server may mishandle a bad token only when pageSize (or the filters) come along
+    size = [] if kind == "last character changed" else [("pageSize", "3")]
+    filters = [] if kind == "truncated" else q.params()
+    ex = comms.get([*filters, *size, ("pageToken", forged)])
     if ex.status == 200:
         ids = page_ids(ex)
         first = page_ids(w.exchanges[0])
