@@ -72,6 +72,10 @@ def _text(value: Any) -> str:
     "FULL-PAGES",  # judge() holds each page against its query: so --clause FULL-PAGES
     "SIZE-DEFAULT",  # replays the fuzzed query that found a short or overfull page
 )
+@pytest.mark.ahead
 @SCHEMA.include(path=OPERATIONS_PATH, method="GET").parametrize()
 def test_fuzzed_query(case, comms):
+    if comms.planning:  # drawing the cases to send them ahead (session.plan_ahead)
+        comms.ahead_get(query_pairs(case))
+        return
     judge(comms, comms.get(query_pairs(case)))

@@ -65,6 +65,30 @@ DATES = [
 ]
 
 
+FIXED_GAPS = {
+    "1 second": ("2024-05-01T12:00:01Z", "2024-05-01T12:00:00Z"),
+    "1 day": ("2030-01-02T00:00:00Z", "2030-01-01T00:00:00Z"),
+}
+
+
+def plan_ahead(comms, wanted) -> None:
+    """The one-request probes of the selected tests, sent ahead on idle lanes (lanes.py)."""
+    for size in wanted.values("test_page_size_grammar", "size"):
+        comms.ahead_get([("pageSize", size)])
+    for status in wanted.values("test_status_grammar", "status"):
+        comms.ahead_get([("status", status), ("pageSize", "5")])
+    for test in wanted.tests.get("test_date_grammar", []):
+        comms.ahead_get([(test["name"], test["value"]), ("pageSize", "5")])
+    for gap in wanted.values("test_start_after_end", "gap"):
+        if gap in FIXED_GAPS:
+            start, end = FIXED_GAPS[gap]
+            comms.ahead_get([("startDate", start), ("endDate", end)])
+    for name in wanted.values("test_unknown_parameters", "name"):
+        comms.ahead_get([(name, "1"), ("pageSize", "2")])
+    if "test_empty_page_token" in wanted:
+        comms.ahead_get([("pageToken", ""), ("pageSize", "2")])
+
+
 @pytest.mark.clause("SIZE-RANGE", "NO-5XX", "ERROR-BODY")
 @pytest.mark.parametrize("size", PAGE_SIZES)
 def test_page_size_grammar(comms, size):
@@ -102,10 +126,8 @@ def test_start_after_end(comms, gap):
         if len(instants) < 2 or instants[0] == instants[-1]:
             pytest.skip("the first page holds fewer than 2 distinct createdAt instants")
         start, end = rfc3339.format_ns(instants[-1]), rfc3339.format_ns(instants[0])
-    elif gap == "1 second":
-        start, end = "2024-05-01T12:00:01Z", "2024-05-01T12:00:00Z"
     else:
-        start, end = "2030-01-02T00:00:00Z", "2030-01-01T00:00:00Z"
+        start, end = FIXED_GAPS[gap]
     ex = comms.get([("startDate", start), ("endDate", end)])
     judge(comms, ex)
     comms.ledger.note("DATE-ORDER", f"startDate after endDate answered {ex.status}")

@@ -45,14 +45,27 @@ FORGERIES = {
 }
 
 
+def plan_ahead(comms, wanted) -> None:
+    """The forged tokens of the selected tests, sent ahead on idle lanes (lanes.py)."""
+    issued = _issued(comms.first_page().json())
+    if issued:
+        for kind in wanted.values("test_foreign_token_is_refused", "kind"):
+            forged = FORGERIES[kind](issued)
+            if forged not in comms.issued_tokens:
+                comms.ahead_get([("pageToken", forged)])
+
+
+def _issued(body) -> str | None:
+    pagination = body.get("pagination") or {}
+    token = pagination.get("next") or pagination.get("self")
+    return token if isinstance(token, str) and token else None
+
+
 @pytest.mark.clause("TOKEN-GARBAGE", "NO-5XX", "ERROR-BODY")
 @pytest.mark.parametrize("kind", list(FORGERIES))
 def test_foreign_token_is_refused(comms, kind):
-    body = comms.first_page().json()
-    issued = (body.get("pagination") or {}).get("next") or (body.get("pagination") or {}).get(
-        "self"
-    )
-    if not isinstance(issued, str) or not issued:
+    issued = _issued(comms.first_page().json())
+    if issued is None:
         pytest.skip("the target issued no token to alter (empty result, no self)")
     forged = FORGERIES[kind](issued)
     if forged in comms.issued_tokens:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from comms_contract.http import ConfigError
+from comms_contract.lanes import DEFAULT_REMOTE_WORKERS
 from comms_contract.profiles import DEFAULT_PROFILE, PROFILES
 
 if TYPE_CHECKING:
@@ -161,6 +162,16 @@ SETTINGS: tuple[Setting, ...] = (
         high=MAX_SECONDS,
         positive=True,
         metavar="SECONDS",
+    ),
+    Setting(
+        "workers",
+        "int",
+        "concurrent lanes: independent requests and walks in parallel, within the same "
+        "--rate-limit and --max-requests (default: 1 in-process, "
+        f"{DEFAULT_REMOTE_WORKERS} against a base URL; 1 = strictly one request at a time)",
+        low=1,
+        high=64,
+        metavar="N",
     ),
     Setting(
         "allow-insecure-http",
@@ -495,6 +506,7 @@ def build_run_config(
             max_requests=values["max_requests"],
             rate_limit=values["rate_limit"],
             max_wait=values["max_wait"],
+            workers=values["workers"],
         ),
         allow_insecure_http=values["allow_insecure_http"],
         probe_methods=values["probe_methods"],

@@ -84,6 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
     token = config.getoption("comms_auth_token", None) or os.environ.get("COMMS_AUTH_TOKEN")
     if token and REDACTOR.add("", token) and config.option.debug:
         _scrub_debug_log(config)
+    config.addinivalue_line(
+        "markers",
+        "ahead: a hypothesis test that plans its requests when comms.planning is set "
+        "(run once that way to send its cases ahead on idle lanes)",
+    )
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
     requested = preset is not None or _contract_run_requested(config)
     try:
@@ -232,9 +237,14 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 
 @pytest.fixture(scope="session")
-def comms() -> ContractSession:
-    """The run: ``comms.get(params)``, ``comms.check_response(ex)``, ``comms.ledger``..."""
-    return current()
+def comms(request: pytest.FixtureRequest) -> ContractSession:
+    """The run: ``comms.get(params)``, ``comms.check_response(ex)``, ``comms.ledger``...
+
+    With more than one lane (``--comms-workers``; a few by default against a URL), the
+    selected tests' independent requests and walks are sent ahead in parallel here."""
+    session = current()
+    session.plan_ahead(request.session.items)
+    return session
 
 
 @pytest.fixture(scope="session")
