@@ -14,7 +14,6 @@ import pytest
 from comms_contract import STATUSES
 from comms_contract.checks import answer_fault
 from comms_contract.ledger import Finding
-from comms_contract.walker import walk
 from comms_contract.walks import (
     SIZES,
     Query,
@@ -41,6 +40,35 @@ def limit(ref: Snapshot, q: Query, size: int) -> int:
     return walk_guard(ref, q, [size])
 
 
+def filtered_walk(comms, ref: Snapshot, q: Query, max_pages: int = 8):
+    """The params and page size of the walk of ``q``."""
+    size = size_for(ref.count(q), min(comms.profile.walk_pages, max_pages))
+    return [*q.params(), ("pageSize", str(size))], size
+
+
+def plan_ahead(comms, wanted) -> None:
+    """The filtered walks of the selected tests, sent ahead on idle lanes (lanes.py)."""
+    ref = reference(comms)
+    walks = [Query(status=s) for s in wanted.values("test_status_walk", "status")]
+    if len(ref.order) >= 3:
+        walks += [_window_query(ref, k) for k in wanted.values("test_window_walk", "kind")]
+    for q in walks:
+        if ref.count(q):
+            params, size = filtered_walk(comms, ref, q)
+            comms.ahead_walk(params, max_pages=limit(ref, q, size), cost=ref.count(q) // size)
+    if "test_token_with_or_without_filters" in wanted:
+        tokens = _token_walk(comms, ref)
+        if tokens is not None:
+            q, params, size = tokens
+            for resend in (True, False):
+                comms.ahead_walk(
+                    params,
+                    resend_filters=resend,
+                    max_pages=limit(ref, q, size),
+                    cost=ref.count(q) // size,
+                )
+
+
 @pytest.mark.clause("FILTER-SOUND", "FILTER-COMPLETE", "WALK-EXACTLY-ONCE")
 @pytest.mark.parametrize("status", STATUSES)
 def test_status_walk(comms, status):
@@ -49,11 +77,8 @@ def test_status_walk(comms, status):
     n = ref.count(q)
     if n == 0:
         pytest.skip(f"no {status} operation in the reference walk ({len(ref.order)} operations)")
-    size = size_for(n, min(comms.profile.walk_pages, 8))
-    params = [*q.params(), ("pageSize", str(size))]
-    walk_check(
-        comms, q, lambda: walk(comms.get, params, max_pages=limit(reference(comms), q, size))
-    )
+    params, size = filtered_walk(comms, ref, q)
+    walk_check(comms, q, lambda: comms.walk(params, max_pages=limit(reference(comms), q, size)))
 
 
 def _window_query(ref: Snapshot, kind: str) -> Query:
@@ -82,12 +107,8 @@ def test_window_walk(comms, kind):
     if len(ref.order) < 3:
         pytest.skip(f"only {len(ref.order)} operation(s): a date window needs at least 3")
     q = _window_query(ref, kind)
-    n = ref.count(q)
-    size = size_for(n, min(comms.profile.walk_pages, 8))
-    params = [*q.params(), ("pageSize", str(size))]
-    walk_check(
-        comms, q, lambda: walk(comms.get, params, max_pages=limit(reference(comms), q, size))
-    )
+    params, size = filtered_walk(comms, ref, q)
+    walk_check(comms, q, lambda: comms.walk(params, max_pages=limit(reference(comms), q, size)))
 
 
 SPELLINGS = {
@@ -186,19 +207,13 @@ def test_token_with_or_without_filters(comms):
     alone gives the same page (compared request by request, so live data cannot intervene);
     a whole walk that never resends the filters stays filtered and complete."""
     ref = reference(comms)
-    counts = {s: ref.count(Query(status=s)) for s in STATUSES}
-    status = max(STATUSES, key=lambda s: counts[s])
-    if counts[status] < 2:
+    found_walk = _token_walk(comms, ref)
+    if found_walk is None:
         pytest.skip(
             f"at most 1 operation of any status ({len(ref.order)} operations): no second page"
         )
-    q = Query(status=status)
-    # at least three pages when the data allows: page 2 is then neither the first nor the
-    # last, the one page where a token alone served at another size shows (TOKEN-FILTERS)
-    size = min(size_for(counts[status], min(comms.profile.walk_pages, 6)), counts[status] // 3)
-    size = max(1, size)
-    params = [*q.params(), ("pageSize", str(size))]
-    w = walk(comms.get, params, max_pages=limit(ref, q, size))
+    q, params, size = found_walk
+    w = comms.walk(params, max_pages=limit(ref, q, size))
     if not w.complete:
         fail_unfinished(comms, w, q)
     found: list[Finding] = []
@@ -225,10 +240,22 @@ def test_token_with_or_without_filters(comms):
     walk_check(
         comms,
         q,
-        lambda: walk(
-            comms.get,
-            params,
-            resend_filters=False,
-            max_pages=limit(reference(comms), q, size),
+        lambda: comms.walk(
+            params, resend_filters=False, max_pages=limit(reference(comms), q, size)
         ),
     )
+
+
+def _token_walk(comms, ref: Snapshot):
+    """The walk of the commonest status whose tokens are checked: (query, params, size), or
+    None when no status has two operations."""
+    counts = {s: ref.count(Query(status=s)) for s in STATUSES}
+    status = max(STATUSES, key=lambda s: counts[s])
+    if counts[status] < 2:
+        return None
+    q = Query(status=status)
+    # at least three pages when the data allows: page 2 is then neither the first nor the
+    # last, the one page where a token alone served at another size shows (TOKEN-FILTERS)
+    size = min(size_for(counts[status], min(comms.profile.walk_pages, 6)), counts[status] // 3)
+    size = max(1, size)
+    return q, [*q.params(), ("pageSize", str(size))], size

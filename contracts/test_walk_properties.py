@@ -31,7 +31,7 @@ from comms_contract import STATUSES
 from comms_contract.judge import judge
 from comms_contract.ledger import ClauseViolations, Finding
 from comms_contract.session import current
-from comms_contract.walker import Walk, start, step, walk
+from comms_contract.walker import Walk, pages_needed, start, step, walk
 from comms_contract.walks import (
     OFFSETS,
     SIZES,
@@ -139,6 +139,7 @@ def _reference_or_skip() -> Snapshot:
     "FILTER-COMPLETE",
     "TOKEN-FILTERS",
 )
+@pytest.mark.ahead
 def test_walk_property(comms):
     """Any filters, any page sizes (mixed in one walk), filters resent or not: the walk is
     exactly-once, in the reference order, sound and complete, with full pages."""
@@ -158,13 +159,17 @@ def test_walk_property(comms):
         )
         resend = data.draw(st.booleans(), label="resend filters")
         params = q.params()
+        if comms.planning:  # drawing the walks to send them ahead (session.plan_ahead)
+            cap = page_limit(ref, q, sizes)
+            cost = pages_needed(ref.count(q), sizes)
+            comms.ahead_walk(params, sizes=sizes, resend_filters=resend, max_pages=cap, cost=cost)
+            return
         walk_check(
             comms,
             q,
-            lambda: walk(
-                comms.get,
+            lambda: comms.walk(
                 params,
-                page_sizes=chain(sizes, repeat(sizes[-1])),
+                sizes=sizes,
                 resend_filters=resend,
                 max_pages=page_limit(reference(comms), q, sizes),  # follows a growing list
             ),

@@ -8,13 +8,13 @@ centred on the largest group of createdAt ties, so small pages straddle the ties
 
 from __future__ import annotations
 
-from itertools import chain, cycle, islice, repeat
+from itertools import cycle, islice
 
 import pytest
 
 from comms_contract.judge import judge
 from comms_contract.ledger import Finding
-from comms_contract.walker import walk
+from comms_contract.walker import pages_needed
 from comms_contract.walks import (
     Query,
     Snapshot,
@@ -47,6 +47,40 @@ def page_budget(ref: Snapshot, q: Query, sizes: list[int | None]) -> int:
     return walk_guard(ref, q, sizes)
 
 
+def whole_walk(comms, ref: Snapshot, size: int | str) -> tuple[Query, list[int], int]:
+    """What ``test_whole_walk[size]`` walks: the query, the page sizes in turn (the last
+    repeats) and the page guard."""
+    cap = comms.profile.walk_pages
+    if size == "mixed":
+        q = walk_plan(ref, sum(MIXED) // len(MIXED), cap)
+        plan = list(islice(cycle(MIXED), 4 * cap))
+    else:
+        q = walk_plan(ref, int(size), cap)
+        plan = [int(size)]
+    return q, plan, page_budget(ref, q, plan)
+
+
+def plan_ahead(comms, wanted) -> None:
+    """The fixed walks of the selected tests, sent ahead on idle lanes (lanes.py)."""
+    ref = reference(comms)
+    if len(ref.order) < 2:
+        return
+    for size in wanted.values("test_whole_walk", "size"):
+        q, plan, guard = whole_walk(comms, ref, size)
+        comms.ahead_walk(
+            q.params(), sizes=plan, max_pages=guard, cost=pages_needed(ref.count(q), plan)
+        )
+    if "test_default_page_size" in wanted and len(ref.order) > 50:
+        q = walk_plan(ref, 50, comms.profile.walk_pages)
+        cost = pages_needed(ref.count(q), [50])
+        comms.ahead_walk(q.params(), max_pages=page_budget(ref, q, [50]), cost=cost)
+    if len(ref.order) >= 4:
+        samples = len(wanted.values("test_tampered_token_mid_walk", "kind"))
+        for _ in range(samples + ("test_self_and_reused_tokens" in wanted)):
+            q, params, guard = _sample(ref)
+            comms.ahead_walk(params, max_pages=guard, cost=4)
+
+
 @pytest.mark.clause(
     "WALK-EXACTLY-ONCE",
     "WALK-ORDER",
@@ -59,12 +93,7 @@ def test_whole_walk(comms, size):
     ref = reference(comms)
     need_data(ref)
     cap = comms.profile.walk_pages
-    if size == "mixed":
-        q = walk_plan(ref, sum(MIXED) // len(MIXED), cap)
-        plan = list(islice(cycle(MIXED), 4 * cap))
-    else:
-        q = walk_plan(ref, size, cap)
-        plan = [size]
+    q, plan, _guard = whole_walk(comms, ref, size)
     if q.filtered:
         comms.ledger.note(
             "WALK-EXACTLY-ONCE",
@@ -74,10 +103,9 @@ def test_whole_walk(comms, size):
     walk_check(
         comms,
         q,
-        lambda: walk(
-            comms.get,
+        lambda: comms.walk(
             q.params(),
-            page_sizes=chain(plan, repeat(plan[-1])),
+            sizes=plan,
             max_pages=page_budget(reference(comms), q, plan),  # follows a growing list
         ),
     )
@@ -95,17 +123,19 @@ def test_default_page_size(comms):
     walk_check(
         comms,
         q,
-        lambda: walk(comms.get, q.params(), max_pages=page_budget(reference(comms), q, [50])),
+        lambda: comms.walk(q.params(), max_pages=page_budget(reference(comms), q, [50])),
     )
+
+
+def _sample(ref: Snapshot, size: int = 3) -> tuple[Query, list[tuple[str, str]], int]:
+    """A short walk of at least three pages (a window around the ties): query, params, guard."""
+    q = window(ref, 3 * size + 1, offset_minutes=60)
+    return q, [*q.params(), ("pageSize", str(size))], page_budget(ref, q, [size])
 
 
 def _sample_walk(comms, ref: Snapshot, size: int = 3):
-    """A short walk of at least three pages (a window around the ties)."""
-    q = window(ref, 3 * size + 1, offset_minutes=60)
-    plan = [size]
-    return q, walk(
-        comms.get, [*q.params(), ("pageSize", str(size))], max_pages=page_budget(ref, q, plan)
-    )
+    q, params, guard = _sample(ref, size)
+    return q, comms.walk(params, max_pages=guard)
 
 
 @pytest.mark.clause("SELF", "TOKENS-REUSABLE")

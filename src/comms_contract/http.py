@@ -26,9 +26,9 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from comms_contract import OPERATIONS_PATH
+from comms_contract.lanes import Lanes
 from comms_contract.ledger import (
     BrokenAnswer,
-    BudgetExhausted,
     Finding,
     Ledger,
     Observed,
@@ -353,6 +353,7 @@ class ClientSettings:
     rate_limit: float | None = None  # requests per second
     max_wait: float = 60.0  # cap for one Retry-After wait
     max_attempts: int = 6  # per request, throttled answers included
+    workers: int | None = None  # concurrent lanes; None: 1 in-process, a few against a URL
     connect_timeout: float = 10.0  # an unreachable host must fail fast, whatever --timeout says
     max_body: int = 32 * 1024 * 1024  # bytes after Content-Encoding is undone
 
@@ -562,16 +563,23 @@ class ContractClient:
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         settings: ClientSettings | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        lanes: Lanes | None = None,
     ) -> None:
         self.target = target
         self.ledger = ledger
         self.settings = settings or ClientSettings()
         self.sleep = sleep
-        self.requests = 0
+        # budget, rate limit and Retry-After pauses are shared by every lane of the run
+        self.lanes = lanes or Lanes(
+            1,
+            rate_limit=self.settings.rate_limit,
+            max_requests=self.settings.max_requests,
+            sleep=sleep,
+        )
         self.waited = 0.0
         self.throttled = 0
+        self._counters = threading.Lock()
         self.established = False  # the target has answered like this API (see the preflight)
-        self._last_sent = 0.0
         REDACTOR.add(target.account_id, target.auth_token)
         for clause, code in (("RETRY-AFTER-429", 429), ("RETRY-AFTER-503", 503)):
             # shown only if the clause stays unchecked: the target never throttled this run
@@ -585,6 +593,11 @@ class ContractClient:
         self._lanes: list[_Lane] = []
         self._lock = threading.Lock()
         self._worker: ThreadPoolExecutor | None = None
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far by every lane (repeats after 429/503 included)."""
+        return self.lanes.sent
 
     def _lane(self) -> _Lane:
         lane = getattr(self._local, "lane", None)
@@ -645,9 +658,11 @@ class ContractClient:
                     f"the target kept answering {answer.status} after {attempts} attempts "
                     f"(waited {waited:.1f}s): {method} {self._url(pairs)}"
                 )
+            self.lanes.pause(delay)  # every lane holds off, not only this one
             self.sleep(delay)
             waited += delay
-            self.waited += delay
+            with self._counters:
+                self.waited += delay
         return Exchange.received(
             method,
             self.target.url,
@@ -694,7 +709,8 @@ class ContractClient:
         Without a usable Retry-After the client still backs off (1 s, 2 s, 4 s... capped), so
         a target that forgets the header is reported, not hammered.
         """
-        self.throttled += 1
+        with self._counters:
+            self.throttled += 1
         status = answer.status
         clause = "RETRY-AFTER-429" if status == 429 else "RETRY-AFTER-503"
         self.ledger.mark_checked(clause, "every throttled answer")
@@ -724,16 +740,13 @@ class ContractClient:
     def _send(
         self, method: str, pairs: list, credentials: tuple[str, str] | None, headers: dict
     ) -> _Answer:
-        if self.settings.max_requests is not None and self.requests >= self.settings.max_requests:
-            raise BudgetExhausted(f"request budget of {self.settings.max_requests} spent")
-        if self.settings.rate_limit:
-            gap = 1.0 / self.settings.rate_limit - (time.monotonic() - self._last_sent)
-            if gap > 0:
-                self.sleep(gap)
-        self._last_sent = time.monotonic()
-        self.requests += 1
         try:
-            return self._run(lambda lane: self._fetch(lane, method, pairs, credentials, headers))
+            with self.lanes.request():  # a lane slot, the budget, the rate limit, any pause
+                answer = self._run(
+                    lambda lane: self._fetch(lane, method, pairs, credentials, headers)
+                )
+            self.lanes.answered(answer.status)
+            return answer
         except (TimeoutError, httpx.TimeoutException):
             problem = (
                 f"no complete answer within {self.settings.timeout:g}s (--timeout bounds "

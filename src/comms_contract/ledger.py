@@ -14,10 +14,13 @@ clauses are skipped with the reasons the checks gave.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from comms_contract.catalog import Policy, clauses
 
@@ -165,6 +168,20 @@ class ClauseResult:
     notes: list[str]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Run a ledger method under the ledger's lock (concurrent lanes record into one ledger)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @dataclass
 class Ledger:
     policy: Policy = field(default_factory=Policy)
@@ -189,10 +206,13 @@ class Ledger:
     # clause id -> (its findings' count and version when sorted, the display order)
     _ordered: dict[str, tuple[int, list[Finding]]] = field(default_factory=dict, repr=False)
     _versions: dict[str, int] = field(default_factory=dict, repr=False)
+    # lanes (threads) record into one ledger: every change to it holds this lock
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def wants(self, clause: str) -> bool:
         return self.selected is None or clause in self.selected
 
+    @_locked
     def record(self, finding: Finding) -> None:
         if not self.wants(finding.clause):
             return
@@ -207,12 +227,14 @@ class Ledger:
         elif simplicity(finding) < simplicity(bucket[at]):
             bucket[at] = finding  # the same finding on a simpler request: show that one
 
+    @_locked
     def mark_checked(self, clause: str, by: str) -> None:
         if self.wants(clause):
             self.touched.add(clause)
         if self.wants(clause) and by not in self.checked.setdefault(clause, []):
             self.checked[clause].append(by)
 
+    @_locked
     def observe(self, clause: str, by: str | None = None) -> None:
         """``clause`` was evaluated on real data. ``by`` credits it at once (a check outside
         any test, e.g. the client on a throttled answer); without it, the running test is
@@ -224,6 +246,7 @@ class Ledger:
         elif self.current is not None:
             self.observed.add(clause)
 
+    @_locked
     def lack(self, clause: str, reason: str) -> None:
         """The data was too thin to evaluate ``clause``: ``reason`` says how many operations
         were needed and how many there were (reported if no check observes the clause)."""
@@ -249,10 +272,12 @@ class Ledger:
                 self.idle[cid].append(test)
         self.current, self.observed, self.lacking = None, set(), {}
 
+    @_locked
     def skip(self, clause: str, reason: str) -> None:
         if self.wants(clause) and reason not in self.skips.setdefault(clause, []):
             self.skips[clause].append(reason)
 
+    @_locked
     def note(self, clause: str, text: str) -> None:
         """An observation for a FREE clause (which of the allowed behaviours the target showed)."""
         if self.wants(clause) and text not in self.notes.setdefault(clause, []):

@@ -10,7 +10,9 @@ import importlib
 import inspect
 import shlex
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Any
 
 import httpx
@@ -18,7 +20,8 @@ import httpx
 from comms_contract.catalog import Policy
 from comms_contract.checks import Verdict, check_error, check_list_page, media_type, parse_json
 from comms_contract.http import ClientSettings, ContractClient, Exchange, Target, asgi_transport
-from comms_contract.ledger import Ledger, TargetError
+from comms_contract.lanes import Ahead, Lanes, default_workers
+from comms_contract.ledger import BudgetExhausted, Ledger, TargetError
 from comms_contract.profiles import PROFILES, Profile
 from comms_contract.redact import REDACTOR
 
@@ -70,6 +73,8 @@ class ContractSession:
         self._first_page: Exchange | None = None
         self.reference = None
         self._reference_walk = None
+        self._ahead: Ahead | None = None
+        self.planning = False  # True while plan_ahead draws a hypothesis test's cases
 
     @property
     def profile(self) -> Profile:
@@ -114,7 +119,13 @@ class ContractSession:
 
             self.reference = ReferenceServer(seed=self.seed)
             transport = asgi_transport(self.reference, cap)
-        return ContractClient(target, self.ledger, transport=transport, settings=self.config.client)
+        settings = self.config.client
+        lanes = Lanes(
+            self.workers, rate_limit=settings.rate_limit, max_requests=settings.max_requests
+        )
+        return ContractClient(
+            target, self.ledger, transport=transport, settings=settings, lanes=lanes
+        )
 
     def _preflight(self) -> None:
         assert self._client is not None
@@ -153,11 +164,114 @@ class ContractSession:
         from comms_contract.walker import walk
 
         if refresh or self._reference_walk is None:
-            self._reference_walk = walk(self.get, [("pageSize", "1000")], max_pages=1000)
+            self._reference_walk = walk(self._fetch, [("pageSize", "1000")], max_pages=1000)
         return self._reference_walk
+
+    # ---- lanes: independent requests and walks sent ahead, in parallel ------------------------
+    @property
+    def workers(self) -> int:
+        """Concurrent lanes: ``--workers``, else 1 in-process and a few against a URL."""
+        in_process = self.config.target.embedded or self.config.app is not None
+        return self.config.client.workers or default_workers(in_process)
+
+    def plan_ahead(self, items: Sequence[Any]) -> int:
+        """Send ahead, on idle lanes, the requests and walks the selected contract tests will
+        ask for; returns how many pieces of work went out. With one lane nothing is.
+
+        A test module names its tests' fixed work in ``plan_ahead(comms, wanted)``; a
+        hypothesis test marked ``@pytest.mark.ahead`` is run once with ``comms.planning``
+        set, drawing the same cases as its real run will (same seed, no database), and
+        plans each case's request instead of sending it."""
+        if self.workers < 2 or self._ahead is not None:
+            return 0
+        self.client  # noqa: B018 - preflight first: a bad target fails here, as it would later
+        self._ahead = Ahead(self._client.lanes)  # type: ignore[union-attr]
+        wanted: dict[Any, Wanted] = {}
+        drawn = []
+        for item in items:
+            module = getattr(item, "module", None)
+            if item.get_closest_marker("ahead") is not None:
+                drawn.append(item)
+            if module is None or not hasattr(module, "plan_ahead"):
+                continue
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            wanted.setdefault(module, Wanted()).add(item.originalname, params)
+        sent = 0
+        try:
+            for module, tests in wanted.items():
+                _quietly(lambda m=module, t=tests: m.plan_ahead(self, t))
+            sent += self._ahead.start()  # walks first: the dry runs below take CPU time
+            self.planning = True
+            for item in drawn:
+                if list(inspect.signature(item.obj).parameters) == ["comms"]:
+                    _quietly(lambda i=item: i.obj(comms=self))
+        except (TargetError, BudgetExhausted):
+            pass  # the tests meet it themselves, each where it matters
+        finally:
+            self.planning = False
+        return sent + self._ahead.start()
+
+    def ahead_get(self, params: Any) -> None:
+        """Plan one GET for ``plan_ahead`` (taken by the first ``get`` with these params)."""
+        if self._ahead is not None:
+            self._ahead.plan(("get", _pairs(params)), lambda: self._fetch(params))
+
+    def ahead_walk(
+        self,
+        params: Any,
+        *,
+        sizes: Sequence[int | None] | None = None,
+        resend_filters: bool = True,
+        max_pages: int = 10_000,
+        cost: int = 1,
+    ) -> None:
+        """Plan one walk for ``plan_ahead`` (taken by the first ``walk`` with these
+        arguments); ``cost``: its expected pages, so the longest walks start first."""
+        if self._ahead is not None:
+            key = _walk_key(params, sizes, resend_filters, max_pages)
+            self._ahead.plan(
+                key, lambda: self._walk(params, sizes, resend_filters, max_pages), cost=cost
+            )
+
+    def walk(
+        self,
+        params: Any = (),
+        *,
+        sizes: Sequence[int | None] | None = None,
+        resend_filters: bool = True,
+        max_pages: int = 10_000,
+    ):
+        """A whole walk from the first page (``walker.walk``); ``sizes``: the pageSize of each
+        request in turn, the last one repeating (None: the query's own)."""
+        if self._ahead is None:
+            return self._walk(params, sizes, resend_filters, max_pages)
+        return self._ahead.take(
+            _walk_key(params, sizes, resend_filters, max_pages),
+            lambda: self._walk(params, sizes, resend_filters, max_pages),
+        )
+
+    def _walk(
+        self,
+        params: Any,
+        sizes: Sequence[int | None] | None,
+        resend_filters: bool,
+        max_pages: int,
+    ):
+        from comms_contract.walker import walk
+
+        plan = chain(sizes, repeat(sizes[-1])) if sizes else None
+        return walk(
+            self._fetch, params, page_sizes=plan, resend_filters=resend_filters, max_pages=max_pages
+        )
 
     # ---- helpers for contract tests -------------------------------------------------------
     def get(self, params: Any = None, **kwargs: Any) -> Exchange:
+        """One request; a GET sent ahead with exactly these params is taken instead."""
+        if self._ahead is None or kwargs:
+            return self._fetch(params, **kwargs)
+        return self._ahead.take(("get", _pairs(params)), lambda: self._fetch(params))
+
+    def _fetch(self, params: Any = None, **kwargs: Any) -> Exchange:
         ex = self.client.get(params, **kwargs)
         if ex.status == 200:
             try:
@@ -245,6 +359,7 @@ class ContractSession:
 
     def close(self) -> None:
         if self._client is not None:
+            self._client.lanes.close()
             self._client.close()
 
     @property
@@ -258,6 +373,46 @@ class ContractSession:
     @property
     def duration(self) -> float:
         return time.monotonic() - self.started
+
+
+def _quietly(plan: Any) -> None:
+    """Run a planning step; planning is an optimisation, so whatever it raises (a skip, a
+    check that finds nothing to plan) is left for the test itself to meet, except a target
+    that cannot be tested or a spent budget, which end the planning."""
+    try:
+        plan()
+    except (TargetError, BudgetExhausted, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: S110 - see above
+        pass
+
+
+class Wanted:
+    """The selected tests of one contract module: function name -> parametrizations."""
+
+    def __init__(self) -> None:
+        self.tests: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, name: str, params: dict[str, Any]) -> None:
+        self.tests.setdefault(name, []).append(dict(params))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tests
+
+    def values(self, name: str, param: str) -> list[Any]:
+        """The values of ``param`` the selected items of test ``name`` run with."""
+        return [p[param] for p in self.tests.get(name, []) if param in p]
+
+
+def _pairs(params: Any) -> tuple[tuple[str, str], ...]:
+    pairs = params.items() if isinstance(params, Mapping) else (params or ())
+    return tuple((str(k), str(v)) for k, v in pairs)
+
+
+def _walk_key(
+    params: Any, sizes: Sequence[int | None] | None, resend_filters: bool, max_pages: int
+) -> tuple[Any, ...]:
+    return ("walk", _pairs(params), tuple(sizes) if sizes else None, resend_filters, max_pages)
 
 
 _current: ContractSession | None = None

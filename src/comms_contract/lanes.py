@@ -1,0 +1,209 @@
+"""Concurrent lanes: how one run sends independent requests in parallel and stays polite.
+
+A remote target is far away (tens to hundreds of milliseconds a request) while most of the
+suite's requests do not depend on each other: parameter probes, fuzzed queries, walks at
+different page sizes. ``Lanes`` runs such work on a bounded thread pool (one process, so one
+ledger and one request count) and owns what every lane must share:
+
+- the request budget (``--max-requests``), counted once for the whole run;
+- the client-side rate limit (``--rate-limit``), one schedule for all lanes;
+- ``Retry-After``: a throttled answer pauses every lane, not only the one that got it;
+- AIMD concurrency: a 429/503 halves the lanes that may send at once, every ``limit``
+  answers without one give a lane back (additive increase, multiplicative decrease, as TCP
+  does; RFC 5681 section 3.1).
+
+Lanes never add requests: the same requests are sent whatever the lane count, only the order
+in which independent ones go out differs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from comms_contract.ledger import BudgetExhausted
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_REMOTE_WORKERS = 8  # measured: see docs/performance.md (latency table)
+
+
+class Lanes:
+    """Shared pacing for every request of a run, and a pool of ``workers`` lanes.
+
+    ``workers=1`` keeps everything in the caller's thread (no pool, the order of a plain
+    sequential run). ``sleep`` and ``clock`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        workers: int = 1,
+        *,
+        rate_limit: float | None = None,
+        max_requests: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.workers = workers
+        self.rate_limit = rate_limit
+        self.max_requests = max_requests
+        self.sleep = sleep
+        self.clock = clock
+        self.sent = 0
+        self.limit = float(workers)  # AIMD window: lanes that may have a request in flight
+        self.shrunk = 0  # how often the window was halved (reported)
+        self._active = 0
+        self._next_send = 0.0  # rate limit: the earliest time the next request may leave
+        self._paused_until = 0.0  # Retry-After: no lane sends before this
+        self._since_change = 0
+        self._cond = threading.Condition()
+        self._pool: ThreadPoolExecutor | None = None
+        self._background: ThreadPoolExecutor | None = None
+
+    # ---- one request ---------------------------------------------------------------------------
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Around one request: take a lane slot, spend one unit of budget, keep the rate
+        limit and any Retry-After pause; the slot is freed when the answer is in."""
+        with self._cond:
+            while self._active >= max(1, int(self.limit)):
+                self._cond.wait()
+            if self.max_requests is not None and self.sent >= self.max_requests:
+                raise BudgetExhausted(f"request budget of {self.max_requests} spent")
+            self.sent += 1
+            self._active += 1
+            now = self.clock()
+            at = max(now, self._paused_until)
+            if self.rate_limit:
+                at = max(at, self._next_send)
+                self._next_send = at + 1.0 / self.rate_limit
+        try:
+            if at > now:
+                self.sleep(at - now)
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    def answered(self, status: int) -> None:
+        """AIMD: halve the window on 429/503 (at most once per window of answers, so one
+        burst of refusals counts once), else grow it by one lane per window of answers."""
+        with self._cond:
+            self._since_change += 1
+            if status in (429, 503):
+                if self._since_change >= self.limit or self.shrunk == 0:
+                    self.limit = max(1.0, self.limit / 2)
+                    self.shrunk += 1
+                    self._since_change = 0
+            elif self.limit < self.workers and self._since_change >= self.limit:
+                self.limit = min(float(self.workers), self.limit + 1)
+                self._since_change = 0
+            self._cond.notify_all()
+
+    def pause(self, seconds: float) -> None:
+        """Honour a Retry-After for every lane: nobody sends for ``seconds``."""
+        with self._cond:
+            self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    # ---- running independent work -----------------------------------------------------------
+    @property
+    def parallel(self) -> bool:
+        return self.workers > 1
+
+    def submit(self, fn: Callable[[], R], *, background: bool = False) -> Future[R]:
+        """Run ``fn`` on a lane (in the caller's thread, at once, with one lane).
+
+        ``background`` work (sent ahead while the checks run in the main thread) uses at
+        most ``workers - 1`` threads, so the main thread always finds a free lane."""
+        if not self.parallel:
+            future: Future[R] = Future()
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to whoever takes the result
+                future.set_exception(exc)
+            return future
+        if background:
+            if self._background is None:
+                self._background = ThreadPoolExecutor(
+                    max(1, self.workers - 1), thread_name_prefix="comms-ahead"
+                )
+            return self._background.submit(fn)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="comms-lane")
+        return self._pool.submit(fn)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(x) for x in items]`` across the lanes, results in order; the first failing
+        item's exception (in item order) is raised once every item has finished."""
+        futures = [self.submit(lambda x=x: fn(x)) for x in items]
+        return [f.result() for f in _settled(futures)]
+
+    def close(self) -> None:
+        for pool in (self._background, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._background = None
+
+
+def _settled(futures: list[Future[R]]) -> list[Future[R]]:
+    for f in futures:
+        f.exception()  # wait, without raising yet
+    return futures
+
+
+def default_workers(in_process: bool) -> int:
+    """Lanes when ``--workers`` is not given: 1 in-process (nothing to wait for: the GIL
+    makes lanes slower), ``DEFAULT_REMOTE_WORKERS`` against a remote target."""
+    return 1 if in_process else DEFAULT_REMOTE_WORKERS
+
+
+class Ahead:
+    """Work sent ahead on the lanes, each result taken once by the check that asks for
+    exactly the same thing (``key``); a key nobody sent ahead is fetched when asked for.
+
+    The checks stay sequential and judge in the order a one-lane run does; only the waiting
+    for independent answers overlaps. The longest work is sent first: a walk of 170 pages
+    sets the floor of a run, so it must not start last.
+    """
+
+    def __init__(self, lanes: Lanes) -> None:
+        self.lanes = lanes
+        self._planned: list[tuple[int, Hashable, Callable[[], object]]] = []
+        self._futures: dict[Hashable, list[Future[object]]] = {}
+        self._lock = threading.Lock()
+
+    def plan(self, key: Hashable, fn: Callable[[], object], cost: int = 1) -> None:
+        """Queue ``fn`` (about ``cost`` requests, one after another) for ``start``."""
+        self._planned.append((cost, key, fn))
+
+    def start(self) -> int:
+        """Send every planned piece of work, longest first; returns how many."""
+        planned = sorted(self._planned, key=lambda p: -p[0])
+        self._planned = []
+        with self._lock:
+            for _cost, key, fn in planned:
+                self._futures.setdefault(key, []).append(self.lanes.submit(fn, background=True))
+        return len(planned)
+
+    def take(self, key: Hashable, fn: Callable[[], R]) -> R:
+        """The result sent ahead for ``key`` (waiting for it if it is on its way), else
+        ``fn()``, also when it is still queued: the asking thread then does it itself."""
+        with self._lock:
+            queue = self._futures.get(key)
+            future = queue.pop(0) if queue else None
+        if future is None or future.cancel():
+            return fn()
+        return future.result()  # type: ignore[return-value]
+
+    @property
+    def untaken(self) -> int:
+        with self._lock:
+            return sum(len(q) for q in self._futures.values())

@@ -1,0 +1,180 @@
+"""Concurrent lanes (lanes.py): one budget, one rate limit and one Retry-After pause for every
+lane; AIMD concurrency; and the same verdict whatever the lane count.
+
+The verdict test runs every faulty server (mutant) and legitimate variation in tests/
+in-process, under the clauses and seeds its own test uses, once with one lane and once with
+``LANES``: each clause's status (pass, fail, advisory, skipped) must be identical, and so must
+the request count (lanes change the order of independent requests, never their number).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import mutants_core
+import mutants_pagination
+import pytest
+import test_core_variants
+import test_pagination_variants
+from harness import Outcome, run_against
+
+from comms_contract.lanes import Ahead, Lanes
+from comms_contract.ledger import BudgetExhausted
+
+LANES = 4
+
+
+# ---- the shared pacing ----------------------------------------------------------------------
+def spend(lanes: Lanes, threads: int, each: int) -> tuple[int, int]:
+    """``threads`` threads each try ``each`` requests; returns (sent, refused by budget)."""
+    sent, refused = [], []
+
+    def work() -> None:
+        for _ in range(each):
+            try:
+                with lanes.request():
+                    sent.append(1)
+            except BudgetExhausted:
+                refused.append(1)
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return len(sent), len(refused)
+
+
+def test_budget_is_global_across_lanes() -> None:
+    lanes = Lanes(8, max_requests=25)
+    assert spend(lanes, threads=8, each=10) == (25, 55)
+    assert lanes.sent == 25
+
+
+def test_rate_limit_is_global_across_lanes() -> None:
+    lanes = Lanes(8, rate_limit=200.0)
+    start = time.monotonic()
+    spend(lanes, threads=8, each=4)
+    # 32 requests at 200/s: the last leaves 31 gaps of 5 ms after the first, whatever the lanes
+    assert time.monotonic() - start >= 31 / 200 * 0.95
+
+
+def test_retry_after_pauses_every_lane() -> None:
+    slept: list[float] = []
+    clock = [100.0]
+    lanes = Lanes(4, sleep=slept.append, clock=lambda: clock[0])
+    lanes.pause(2.5)
+    with lanes.request():
+        pass
+    clock[0] += 1.0
+    with lanes.request():
+        pass
+    assert slept == [2.5, 1.5]
+
+
+def test_aimd_halves_on_throttling_and_grows_back_slowly() -> None:
+    lanes = Lanes(8)
+    lanes.answered(429)
+    assert lanes.limit == 4
+    lanes.answered(503)  # the same burst of refusals: counted once
+    assert lanes.limit == 4
+    for _ in range(4):
+        lanes.answered(200)
+    assert lanes.limit == 5  # one lane back per window of answers
+    for _ in range(5):
+        lanes.answered(429)
+    assert lanes.limit == 2.5
+    for _ in range(100):
+        lanes.answered(200)
+    assert lanes.limit == 8  # never beyond the lanes asked for
+    one = Lanes(1)
+    one.answered(429)
+    assert one.limit == 1
+
+
+def test_lanes_never_exceed_the_window() -> None:
+    lanes = Lanes(6)
+    lanes.answered(429)  # the window shrinks to 3 of the 6 lanes
+    busy, peak = [0], [0]
+    lock = threading.Lock()
+
+    def work(_: int) -> None:
+        with lanes.request():
+            with lock:
+                busy[0] += 1
+                peak[0] = max(peak[0], busy[0])
+            time.sleep(0.01)
+            with lock:
+                busy[0] -= 1
+
+    lanes.map(work, range(24))
+    lanes.close()
+    assert peak[0] <= 3
+
+
+def test_work_sent_ahead_is_taken_once_and_in_order_of_length() -> None:
+    lanes = Lanes(2)
+    ahead = Ahead(lanes)
+    order: list[str] = []
+    gate = threading.Event()
+    ahead.plan("short", lambda: order.append("short") or "s", cost=1)
+    ahead.plan("long", lambda: gate.wait(5) and (order.append("long") or "l"), cost=50)
+    ahead.plan("short", lambda: order.append("short") or "s2", cost=1)
+    assert ahead.start() == 3
+    gate.set()
+    assert ahead.take("long", lambda: "fetched") == "l"
+    assert ahead.take("short", lambda: "fetched") in ("s", "s2", "fetched")
+    assert ahead.take("short", lambda: "fetched") in ("s", "s2", "fetched")
+    assert ahead.take("short", lambda: "fetched") == "fetched"  # each result is taken once
+    assert ahead.untaken == 0
+    lanes.close()
+    assert order[0] == "long"  # the longest work left first
+
+
+# ---- the same verdict, 1 lane or many -------------------------------------------------------
+def core_mutant(cls: type) -> dict:
+    return {
+        "clauses": [cls.CLAUSE, *cls.ALSO],
+        "strict": cls.STRICT,
+        "probe_methods": cls.PROBE_METHODS,
+        "seed": 7,
+        "max_wait": 0.05,
+        "dataset_seed": 11,
+    }
+
+
+def pagination_mutant(cls: type) -> dict:
+    return {"clauses": [cls.CLAUSE], "seed": 3, "max_wait": 0.05, "dataset_seed": 5}
+
+
+def variation(cls: type) -> dict:
+    return {"seed": 2, "max_wait": 0.05, "dataset_seed": 4}
+
+
+CASES = [
+    *[pytest.param(c, core_mutant(c), id=f"mutant:{c.__name__}") for c in mutants_core.MUTANTS],
+    *[
+        pytest.param(c, pagination_mutant(c), id=f"mutant:{c.__name__}")
+        for c in mutants_pagination.MUTANTS
+    ],
+    *[
+        pytest.param(c, variation(c), id=f"variation:{c.__name__}")
+        for c in [test_core_variants.AllVariants, *test_pagination_variants.VARIANTS]
+    ],
+]
+
+
+def verdict(cls: type, options: dict, lanes: int) -> Outcome:
+    settings = dict(options)
+    dataset_seed = settings.pop("dataset_seed")
+    return run_against(cls(seed=dataset_seed), workers=lanes, **settings)
+
+
+@pytest.mark.parametrize(("cls", "options"), CASES)
+def test_same_verdict_whatever_the_lane_count(cls: type, options: dict) -> None:
+    one = verdict(cls, options, 1)
+    many = verdict(cls, options, LANES)
+    assert many.statuses == one.statuses, f"1 lane:\n{one.explain()}\n\n{LANES}:\n{many.explain()}"
+    assert many.code == one.code
+    assert many.session.errors == one.session.errors
