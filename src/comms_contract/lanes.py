@@ -33,6 +33,11 @@ R = TypeVar("R")
 DEFAULT_REMOTE_WORKERS = 8  # measured: see docs/performance.md (latency table)
 
 
+class LanesClosed(BaseException):
+    """The run is over (finished or interrupted): work still queued or walking stops at its
+    next request instead of keeping the process alive."""
+
+
 class Lanes:
     """Shared pacing for every request of a run, and a pool of ``workers`` lanes.
 
@@ -65,6 +70,7 @@ class Lanes:
         self._since_change = 0
         self._cond = threading.Condition()
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
         self._background: ThreadPoolExecutor | None = None
 
     # ---- one request ---------------------------------------------------------------------------
@@ -73,8 +79,10 @@ class Lanes:
         """Around one request: take a lane slot, spend one unit of budget, keep the rate
         limit and any Retry-After pause; the slot is freed when the answer is in."""
         with self._cond:
-            while self._active >= max(1, int(self.limit)):
+            while self._active >= max(1, int(self.limit)) and not self._closed:
                 self._cond.wait()
+            if self._closed:
+                raise LanesClosed("the run is over")
             if self.max_requests is not None and self.sent >= self.max_requests:
                 raise BudgetExhausted(f"request budget of {self.max_requests} spent")
             self.sent += 1
@@ -147,9 +155,14 @@ class Lanes:
         return [f.result() for f in _settled(futures)]
 
     def close(self) -> None:
+        """End the run's lanes at once: queued work is dropped, running work stops at its
+        next request (an interrupted run must not wait for a 170-page walk)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
         for pool in (self._background, self._pool):
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._background = None
 
 

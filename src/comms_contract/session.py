@@ -75,6 +75,9 @@ class ContractSession:
         self._reference_walk = None
         self._ahead: Ahead | None = None
         self.planning = False  # True while plan_ahead draws a hypothesis test's cases
+        # requests in the order the checks take them: what a one-lane run has sent so far,
+        # whatever the lanes sent ahead (live-data staleness is measured in these)
+        self.checked_requests = 0
 
     @property
     def profile(self) -> Profile:
@@ -214,7 +217,7 @@ class ContractSession:
     def ahead_get(self, params: Any) -> None:
         """Plan one GET for ``plan_ahead`` (taken by the first ``get`` with these params)."""
         if self._ahead is not None:
-            self._ahead.plan(("get", _pairs(params)), lambda: self._fetch(params))
+            self._ahead.plan(("get", _pairs(params)), lambda: self._fetch(params, ahead=True))
 
     def ahead_walk(
         self,
@@ -230,7 +233,9 @@ class ContractSession:
         if self._ahead is not None:
             key = _walk_key(params, sizes, resend_filters, max_pages)
             self._ahead.plan(
-                key, lambda: self._walk(params, sizes, resend_filters, max_pages), cost=cost
+                key,
+                lambda: self._walk(params, sizes, resend_filters, max_pages, ahead=True),
+                cost=cost,
             )
 
     def walk(
@@ -245,10 +250,14 @@ class ContractSession:
         request in turn, the last one repeating (None: the query's own)."""
         if self._ahead is None:
             return self._walk(params, sizes, resend_filters, max_pages)
-        return self._ahead.take(
+        fetched = []
+        w = self._ahead.take(
             _walk_key(params, sizes, resend_filters, max_pages),
-            lambda: self._walk(params, sizes, resend_filters, max_pages),
+            lambda: fetched.append(1) or self._walk(params, sizes, resend_filters, max_pages),
         )
+        if not fetched:
+            self.checked_requests += len(w.exchanges)
+        return w
 
     def _walk(
         self,
@@ -256,12 +265,17 @@ class ContractSession:
         sizes: Sequence[int | None] | None,
         resend_filters: bool,
         max_pages: int,
+        ahead: bool = False,
     ):
         from comms_contract.walker import walk
 
         plan = chain(sizes, repeat(sizes[-1])) if sizes else None
         return walk(
-            self._fetch, params, page_sizes=plan, resend_filters=resend_filters, max_pages=max_pages
+            (lambda p: self._fetch(p, ahead=True)) if ahead else self._fetch,
+            params,
+            page_sizes=plan,
+            resend_filters=resend_filters,
+            max_pages=max_pages,
         )
 
     # ---- helpers for contract tests -------------------------------------------------------
@@ -269,10 +283,19 @@ class ContractSession:
         """One request; a GET sent ahead with exactly these params is taken instead."""
         if self._ahead is None or kwargs:
             return self._fetch(params, **kwargs)
-        return self._ahead.take(("get", _pairs(params)), lambda: self._fetch(params))
+        fetched = []
+        ex = self._ahead.take(
+            ("get", _pairs(params)), lambda: fetched.append(1) or self._fetch(params)
+        )
+        if not fetched:
+            self.checked_requests += 1
+        return ex
 
-    def _fetch(self, params: Any = None, **kwargs: Any) -> Exchange:
+    def _fetch(self, params: Any = None, *, ahead: bool = False, **kwargs: Any) -> Exchange:
+        """Send one request (``ahead``: for work sent ahead, counted when a check takes it)."""
         ex = self.client.get(params, **kwargs)
+        if not ahead:
+            self.checked_requests += 1
         if ex.status == 200:
             try:
                 pagination = ex.json().get("pagination") or {}

@@ -592,7 +592,7 @@ def reference(session: Any, *, refresh: bool = False) -> Snapshot:
     be compared with it."""
     cached = _SNAPSHOTS.get(session)
     if cached is not None and not refresh:
-        age = session.requests - cached[1].requests_at
+        age = session.checked_requests - cached[1].requests_at
         refresh = age > max(STALE_AFTER, 20 * len(cached[0].exchanges))
     w = session.reference_walk(refresh=refresh)
     if not w.complete:
@@ -602,7 +602,7 @@ def reference(session: Any, *, refresh: bool = False) -> Snapshot:
     cached = _SNAPSHOTS.get(session)
     if cached is None or cached[0] is not w:
         snap = Snapshot.of(w)
-        snap.requests_at = session.requests
+        snap.requests_at = session.checked_requests
         cached = _SNAPSHOTS[session] = (w, snap)
     return cached[1]
 
