@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from comms_contract import rfc3339
+from comms_contract.checks import page_operations
 from comms_contract.judge import judge
 
 PAGE_SIZES = [
@@ -110,10 +111,7 @@ def test_date_grammar(comms, name, value):
 
 def first_page_instants(comms) -> list[int]:
     """createdAt of the operations on the plain first page, oldest first: the target's data."""
-    try:
-        ops = [o for o in comms.first_page().json().get("operations") or [] if isinstance(o, dict)]
-    except (ValueError, AttributeError, TypeError):
-        return []
+    ops = [o for o in page_operations(comms.first_page()) or [] if isinstance(o, dict)]
     found = [rfc3339.parse(str(o.get("createdAt")), strict_case=False) for o in ops if o]
     return sorted(ns for ns in found if ns is not None)
 

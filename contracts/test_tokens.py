@@ -7,7 +7,8 @@ import base64
 
 import pytest
 
-from comms_contract.checks import too_few
+from comms_contract.checks import page_pagination, too_few
+from comms_contract.http import Exchange
 from comms_contract.judge import judge
 from comms_contract.ledger import Finding
 from comms_contract.walker import walk
@@ -47,7 +48,7 @@ FORGERIES = {
 
 def plan_ahead(comms, wanted) -> None:
     """The forged tokens of the selected tests, sent ahead on idle lanes (lanes.py)."""
-    issued = _issued(comms.first_page().json())
+    issued = _issued(comms.first_page())
     if issued:
         for kind in wanted.values("test_foreign_token_is_refused", "kind"):
             forged = FORGERIES[kind](issued)
@@ -55,8 +56,9 @@ def plan_ahead(comms, wanted) -> None:
                 comms.ahead_get([("pageToken", forged)])
 
 
-def _issued(body) -> str | None:
-    pagination = body.get("pagination") or {}
+def _issued(first: Exchange) -> str | None:
+    """A token the target issued on its first page, if that page is a usable list page."""
+    pagination = page_pagination(first)
     token = pagination.get("next") or pagination.get("self")
     return token if isinstance(token, str) and token else None
 
@@ -64,7 +66,7 @@ def _issued(body) -> str | None:
 @pytest.mark.clause("TOKEN-GARBAGE", "NO-5XX", "ERROR-BODY")
 @pytest.mark.parametrize("kind", list(FORGERIES))
 def test_foreign_token_is_refused(comms, kind):
-    issued = _issued(comms.first_page().json())
+    issued = _issued(comms.first_page())
     if issued is None:
         pytest.skip("the target issued no token to alter (empty result, no self)")
     forged = FORGERIES[kind](issued)
@@ -77,7 +79,7 @@ def test_foreign_token_is_refused(comms, kind):
 def test_token_alphabet_is_recorded(comms):
     """FREE for servers: record whether the tokens needed percent-encoding (the suite always
     encodes them, and the client kit checks that SDKs do)."""
-    pagination = comms.first_page().json().get("pagination") or {}
+    pagination = page_pagination(comms.first_page())
     tokens = [t for t in (pagination.get("next"), pagination.get("self")) if isinstance(t, str)]
     if not tokens:
         pytest.skip("the target issued no token on the first page")

@@ -167,3 +167,17 @@ def test_lone_surrogates_in_a_body_reach_no_output_unencodable():
     assert_no_crash(out)
     assert out.code == 1
     "\n".join(terminal_lines(out.session)).encode("utf-8")  # no lone surrogate left
+
+
+@pytest.mark.parametrize(
+    "kind", ["[] body", "null body", 'string body "x"', "100,000 nested arrays", "next a number"]
+)
+def test_every_answer_broken_from_the_first(kind):
+    """Every answer, the first (preflight) one included, is broken in the same way: the
+    checks that read the first page's tokens or operations (test_foreign_token_is_refused,
+    test_token_alphabet_is_recorded...) skip for want of a usable page instead of crashing
+    (was: AttributeError "'list' object has no attribute 'get'", exit 2). ENVELOPE fails."""
+    app = EveryNth(BROKEN_ANSWERS[kind], n=1, seed=1)
+    out = run_against(app, max_wait=0.01)
+    assert_no_crash(out)
+    assert out.code == 1 and "ENVELOPE" in out.failed, out.explain()

@@ -99,6 +99,15 @@ def page_operations(exchange: Exchange) -> list[Any] | None:
     return ops if nxt is None or isinstance(nxt, str) else None  # a numeric next: no page
 
 
+def page_pagination(exchange: Exchange) -> dict[str, Any]:
+    """The ``pagination`` object of a usable list page (see ``page_operations``), else ``{}``:
+    token-reading checks read it through this, never through ``exchange.json()``."""
+    if page_operations(exchange) is None:
+        return {}
+    pagination = exchange.json()["pagination"]
+    return pagination if isinstance(pagination, dict) else {}
+
+
 def answer_fault(ledger: Ledger, exchange: Exchange, *, strict: bool = False) -> Finding | None:
     """Why an answer that should be a list page is none: NO-5XX for a 5xx; the clause a 200
     breaks (CT, ENVELOPE, OP-SHAPE, SELF...) when its body is no usable page; None for a usable

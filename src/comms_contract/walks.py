@@ -24,6 +24,7 @@ from comms_contract.checks import (
     check_operations,
     media_type,
     page_operations,
+    page_pagination,
     too_few,
 )
 from comms_contract.http import Exchange
@@ -567,8 +568,7 @@ def _probe(get: GetPage, q: Query) -> set[str] | None:
     ops = page_ids(ex)
     if ops is None:
         return None
-    body = ex.json()
-    nxt = (body.get("pagination") or {}).get("next")
+    nxt = page_pagination(ex).get("next")
     return None if nxt else set(ops)
 
 
