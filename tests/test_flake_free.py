@@ -184,3 +184,16 @@ def test_failures_write_no_example_database(tmp_path, monkeypatch):
         assert session.suite_command(r.id).endswith(f"--seed 9 --clause {r.id}")
     examples = tmp_path / ".hypothesis" / "examples"
     assert not examples.exists() or not any(examples.rglob("*"))
+
+
+def test_hypothesis_caches_live_in_the_user_cache_directory(tmp_path, monkeypatch):
+    """The CLI's hypothesis home: the user's cache directory (its Unicode tables then survive
+    between runs), or None when that cannot be written (run_suite falls back to a throw-away
+    folder); never the working directory."""
+    from comms_contract.cli import hypothesis_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert hypothesis_cache_dir() == str(tmp_path / "cache" / "comms-contract" / "hypothesis")
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a path under a file
+    assert hypothesis_cache_dir() is None

@@ -183,6 +183,18 @@ def run_config_from_args(args: argparse.Namespace):
     return build_run_config(values_from(args), prefix="--", config_file=args.config)
 
 
+def hypothesis_cache_dir() -> str | None:
+    """``$XDG_CACHE_HOME/comms-contract/hypothesis`` (``~/.cache/...`` by default), created if
+    needed; None when it cannot be written (a read-only home, say)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "comms-contract", "hypothesis")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
 def run_suite(
     run_config,
     *,
@@ -222,12 +234,17 @@ def run_suite(
     import hypothesis.configuration
 
     # hypothesis keeps caches under ./.hypothesis; a conformance run leaves the user's working
-    # directory alone (the example database is off anyway): use a throw-away home instead
+    # directory alone (the example database is off anyway): its home is the user's cache
+    # directory, where the Unicode tables it computes (~2 s of CPU) survive from run to run,
+    # or a throw-away folder where that cannot be written
     scratch = None
     try:
-        scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
         if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-            hypothesis.configuration.set_hypothesis_home_dir(scratch.name)
+            home = hypothesis_cache_dir()
+            if home is None:
+                scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
+                home = scratch.name
+            hypothesis.configuration.set_hypothesis_home_dir(home)
         code = pytest.main(args, plugins=[preset, *plugins])
     except RunInterrupted as exc:  # before pytest's session began: pytest did not catch it
         code = pytest.ExitCode.INTERRUPTED
