@@ -117,6 +117,7 @@ def test_base_url_parsed_before_any_request(capsys, target, url, needle):
         "https://AC1:url-s3cret-value@comms.example",
         "http://127.0.0.1:abc/?auth=url-s3cret-value",
         "https://url-s3cret-value@[::1",
+        "http://admin:url-s3cret/value@127.0.0.1:39999",  # "/" ends urlsplit's netloc early
         "https://x/?t=url-s3cret-value\n",
     ],
 )

@@ -181,3 +181,14 @@ def test_every_answer_broken_from_the_first(kind):
     out = run_against(app, max_wait=0.01)
     assert_no_crash(out)
     assert out.code == 1 and "ENVELOPE" in out.failed, out.explain()
+
+
+def test_http_library_errors_read_as_one_line_without_python_reprs():
+    """Was: ``illegal header line: bytearray(b'X-Lf: val\\rue')`` in the one-line error."""
+    import httpx
+
+    from comms_contract.http import _error_text
+
+    exc = httpx.RemoteProtocolError("illegal header line: bytearray(b'X-Lf: val\\rue')")
+    assert _error_text(exc) == "illegal header line"
+    assert _error_text(httpx.ReadError("")) == "ReadError"

@@ -46,8 +46,10 @@ def check_base_url(url: str, *, source: str = "--base-url") -> SplitResult:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
         raise ConfigError(f"{source} is not a valid URL ({exc})") from None
-    if "@" in parts.netloc:
-        # user:token@host would put the secret into every report and replay command
+    if "@" in url:
+        # user:token@host would put the secret into every report and replay command; "@"
+        # anywhere counts, since a password holding "/" (user:pa/ss@host) ends urlsplit's
+        # netloc early and would otherwise be shown as a bad port or path
         raise ConfigError(
             f"{source} must not carry credentials (user:secret@host); give them with "
             "--account-id and COMMS_AUTH_TOKEN instead"

@@ -8,6 +8,7 @@ record of every exchange that can be replayed as a curl command without credenti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import ipaddress
 import json
@@ -444,12 +445,15 @@ async def _read_body(response: httpx.Response, cap: int) -> tuple[bytes, str | N
     else:
         error = None
     try:
-        async for raw in response.aiter_raw():
-            for piece in inflater.feed(raw) if inflater is not None else (raw,):
-                size += len(piece)
-                if size > cap:
-                    raise BodyTooLarge(f"more than {cap} bytes")
-                chunks.append(piece)
+        # closed explicitly: a generator left open when the cap stops the read would be
+        # finalised later by the event loop, which prints "Task was destroyed but it is pending"
+        async with contextlib.aclosing(response.aiter_raw()) as raws:
+            async for raw in raws:
+                for piece in inflater.feed(raw) if inflater is not None else (raw,):
+                    size += len(piece)
+                    if size > cap:
+                        raise BodyTooLarge(f"more than {cap} bytes")
+                    chunks.append(piece)
     except zlib.error as exc:
         error = f"Content-Encoding {', '.join(codings)}: the body does not decode ({exc})"
     return b"".join(chunks), error
@@ -536,6 +540,9 @@ class _Lane:
     def close(self) -> None:
         try:
             self.loop.run_until_complete(self.http.aclose())
+            # finalise generators a capped or timed-out read left open, here, rather than
+            # as "Task was destroyed but it is pending" noise on stderr at exit
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
 
@@ -769,7 +776,7 @@ class ContractClient:
                 raise TargetError(_connect_message(self.target, exc)) from None
             problem = f"the connection failed: {redact(' '.join(str(exc).split()))[:200]}"
         except httpx.HTTPError as exc:
-            text = redact(" ".join(str(exc).split()))[:200] or type(exc).__name__
+            text = _error_text(exc)
             if not self.established:
                 raise TargetError(f"HTTP error talking to {self.target.root}: {text}") from None
             problem = f"no well-formed HTTP answer ({type(exc).__name__}: {text})"
@@ -792,6 +799,15 @@ class ContractClient:
             finally:
                 await response.aclose()
         return _Answer.received(response.status_code, response.headers, body, error)
+
+
+def _error_text(exc: Exception) -> str:
+    """An HTTP library error as one readable line: scrubbed, whitespace folded, without the
+    Python reprs h11 appends (``illegal header line: bytearray(b'X: a\\rb')``), at most 200
+    characters."""
+    text = " ".join(str(exc).split())
+    text = re.split(r":? (?:bytearray\(|b['\"])", text, maxsplit=1)[0]
+    return redact(text)[:200] or type(exc).__name__
 
 
 def _connect_message(target: Target, exc: Exception) -> str:

@@ -174,6 +174,14 @@ def check_page_against_query(
             )
         if len(ops) > 50:
             v.fail("SIZE-DEFAULT", f"no pageSize answered {len(ops)} operations, more than 50")
+        elif not ops and isinstance(nxt, str) and nxt:
+            # an empty first page is the whole (empty) result: its next token breaks LAST-PAGE,
+            # not the default size (there is nothing to fill the page with)
+            v.observe("LAST-PAGE")
+            v.fail(
+                "LAST-PAGE",
+                "an empty first page carries a next token: an empty result has no next page",
+            )
         elif len(ops) < 50 and isinstance(nxt, str) and nxt:
             v.fail(
                 "SIZE-DEFAULT",
