@@ -273,3 +273,21 @@ def test_the_plugin_refuses_an_empty_comms_base_url(pytester: pytest.Pytester, m
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "COMMS_BASE_URL is empty" in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--clause", ""],
+        ["--clause", ","],
+        ["--downgrade", " "],
+        ["--account-id", "AC:x"],
+    ],
+)
+def test_empty_clause_ids_and_a_colon_in_the_account_id_are_refused(capsys, target, argv):
+    """An empty --clause is not "every clause"; a ':' cannot travel in a Basic user-id."""
+    app, base = target
+    code = cli.main(["run", "--base-url", base, *CREDS, *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert app.requests == 0

@@ -488,6 +488,9 @@ def build_run_config(
         token = values["auth_token"] or defaults.auth_token
     else:
         account, token = values["account_id"] or "", values["auth_token"] or ""
+    if ":" in account:
+        # RFC 7617: the user-id of HTTP Basic cannot contain a colon
+        raise ConfigError("the account id must not contain ':' (HTTP Basic cannot carry it)")
     target = Target(base_url, account, token)
     if not app_spec:
         target.validate(allow_insecure_http=values["allow_insecure_http"])
@@ -519,7 +522,12 @@ def build_run_config(
 
 
 def _ids(items: list[str]) -> list[str]:
-    return [c.strip() for item in items for c in item.split(",") if c.strip()]
+    """Clause ids from repeatable, comma-separated values; an empty value (``--clause ''``,
+    ``--clause ,``) is a mistake, not "every clause"."""
+    ids = [c.strip() for item in items for c in item.split(",") if c.strip()]
+    if any(not item.replace(",", "").strip() for item in items):
+        raise ConfigError("an empty clause id was given (see 'comms-contract clauses')")
+    return ids
 
 
 def _source(
