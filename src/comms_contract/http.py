@@ -551,7 +551,7 @@ class ContractClient:
     """Sends GETs to the target and returns ``Exchange`` records; never retries a 500.
 
     Transport: an ``httpx.AsyncClient`` driven from a private event loop per thread. An async
-    client is the one way to bound a *whole* exchange with public APIs: ``asyncio.timeout``
+    client is the one way to bound a *whole* exchange with public APIs: ``asyncio.wait_for``
     cancels connect, header and body reads together, whereas httpx's own timeouts apply per
     read (a server dribbling one header byte a second never trips them). Bodies are streamed
     and inflated by the suite (``_Inflater``) so ``max_body`` holds after decoding.
@@ -754,7 +754,7 @@ class ContractClient:
                 )
             self.lanes.answered(answer.status)
             return answer
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException):
             problem = (
                 f"no complete answer within {self.settings.timeout:g}s (--timeout bounds "
                 "connect, headers and body together)"
@@ -792,12 +792,17 @@ class ContractClient:
     ) -> _Answer:
         request = lane.http.build_request(method, self.target.url, params=pairs, headers=headers)
         auth = httpx.BasicAuth(*credentials) if credentials else None
-        async with asyncio.timeout(self.settings.timeout):
+
+        async def exchange() -> tuple[httpx.Response, bytes, str | None]:
             response = await lane.http.send(request, auth=auth, stream=True)
             try:
                 body, error = await _read_body(response, self.settings.max_body)
             finally:
                 await response.aclose()
+            return response, body, error
+
+        # wait_for rather than asyncio.timeout (3.11+): the package supports Python 3.10
+        response, body, error = await asyncio.wait_for(exchange(), self.settings.timeout)
         return _Answer.received(response.status_code, response.headers, body, error)
 
 
