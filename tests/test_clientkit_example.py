@@ -2,7 +2,7 @@
 
 A small httpx-based client for List Push Notification Operations, tested with the
 ``comms_mock`` fixture of the comms-contract pytest plugin: each test runs the client against a
-scenario and grades its traffic and result by the client clauses of CONTRACT.md section 5.
+scenario and grades its traffic and result by the client clauses of docs/contract.md section 5.
 """
 
 from __future__ import annotations

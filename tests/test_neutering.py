@@ -27,9 +27,17 @@ def test_every_check_has_a_killer_or_a_reason() -> None:
     assert all(m in known for m in KILLERS.values()), set(KILLERS.values()) - set(known)
 
 
+# The randomised explorers draw their cases from the seed and the clock: a lucky draw that
+# catches a killer says nothing about whether a deterministic check is necessary, and made this
+# test's verdict depend on the draw (CI, 2026-11-29: test_fuzzed_query caught ClampsPageSize
+# once). They are neutered alongside, unless they are the check under test.
+EXPLORERS = ("test_fuzzed_query", "test_walk_property")
+
+
 @pytest.mark.parametrize(("check", "killer"), sorted(KILLERS.items()))
 def test_neutered_check_lets_its_killer_through(check: str, killer: str) -> None:
-    kill = run_mutant(killer, neutered=[check], only_clause=True)
+    neutered = {check, *EXPLORERS} if check not in EXPLORERS else {check}
+    kill = run_mutant(killer, neutered=sorted(neutered), only_clause=True)
     assert kill.errors == 0, f"{killer}: the suite hit internal errors"
     assert not kill.caught, (
         f"{check} neutered, yet {killer} was still caught by {sorted(kill.caught_by)}: "

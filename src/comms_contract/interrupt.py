@@ -41,6 +41,22 @@ def exit_code(signum: int) -> int:
     return 128 + int(signum)
 
 
+_ARMED: list[list[int]] = []  # the ``received`` lists of the handlers in force, innermost last
+
+
+def pending() -> int | None:
+    """The first signal the handlers in force received, or None.
+
+    The handler raises ``RunInterrupted`` wherever the main thread happens to be, and code
+    that stores exceptions for later (a future nobody reads, a library's broad ``except``)
+    can swallow it; the plugin asks this between tests and when the session finishes, so a
+    swallowed signal still ends the run and still makes it "interrupted", never a pass."""
+    for received in reversed(_ARMED):
+        if received:
+            return received[0]
+    return None
+
+
 def arm(received: list[int]) -> Callable[[], None]:
     """Install the handlers (main thread only); returns the function that restores the
     previous ones. The first signal raises ``RunInterrupted``; later ones are only appended
@@ -55,10 +71,13 @@ def arm(received: list[int]) -> Callable[[], None]:
             raise RunInterrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in SIGNALS}
+    _ARMED.append(received)
 
     def restore() -> None:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        if received in _ARMED:
+            _ARMED.remove(received)
 
     return restore
 

@@ -135,6 +135,8 @@ class Lanes:
             future: Future[R] = Future()
             try:
                 future.set_result(fn())
+            except (KeyboardInterrupt, SystemExit):
+                raise  # a signal ends the run now, not when (or if) someone reads the result
             except BaseException as exc:  # handed to whoever takes the result
                 future.set_exception(exc)
             return future

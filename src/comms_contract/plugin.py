@@ -18,7 +18,7 @@ import pytest
 from comms_contract import catalog, report
 from comms_contract.config import SETTINGS, build_run_config, values_from
 from comms_contract.http import ConfigError
-from comms_contract.interrupt import arm, signal_name
+from comms_contract.interrupt import RunInterrupted, arm, pending, signal_name
 from comms_contract.judge import INTERMITTENT
 from comms_contract.ledger import (
     CLIENT_OBSERVED,
@@ -275,6 +275,9 @@ def _exceptions(exc: BaseException) -> Iterator[BaseException]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     """Bracket a contract test, so its checks' observations are credited to it alone."""
+    signum = pending()
+    if signum is not None:  # a signal whose exception something swallowed: end the run now
+        raise RunInterrupted(signum)
     if clause_ids(item):
         current().ledger.begin(item.nodeid.split("::", 1)[-1])
     return (yield)
@@ -473,6 +476,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         run = current()
     except RuntimeError:
         return
+    signum = pending()
+    if signum is not None and not run.interrupted:  # its exception was swallowed on the way
+        run.interrupted = signal.Signals(signum).name
     nothing = not run.ledger.touched
     if nothing and not run.errors and not run.interrupted:
         return  # no contract test ran: stay out of the user's way
