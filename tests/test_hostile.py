@@ -255,3 +255,26 @@ def test_found_by_the_fuzz(name: str) -> None:
     out = run_against(_one(FOUND[name]), clauses=["ENVELOPE", "CT", "NO-5XX", "ERROR-BODY"])
     assert_no_crash(out)
     assert out.code == 1
+
+
+def _statuses_become_lists(response: Response) -> Response:
+    """Every operation's ``status`` a JSON array (schema-invalid, and unhashable in Python)."""
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return response
+    if isinstance(body, dict) and isinstance(body.get("operations"), list):
+        for op in body["operations"]:
+            if isinstance(op, dict):
+                op["status"] = [op.get("status")]
+    h = {k: v for k, v in response.headers.items() if k != "content-length"}
+    return Response(json.dumps(body).encode(), status_code=response.status_code, headers=h)
+
+
+def test_a_list_where_a_status_belongs_is_a_finding_not_a_crash() -> None:
+    """CI, 2026-11-29 (seed 214): a status filter compared an operation's ``status`` with a
+    set of the statuses asked for, and a list raised TypeError (unhashable) in
+    test_status_grammar. Target values are now type-checked before any set or dict use."""
+    out = run_against(_one(_statuses_become_lists), clauses=["STATUS-ENUM", "FILTER-SOUND"])
+    assert_no_crash(out)
+    assert out.code == 1
