@@ -125,3 +125,11 @@ def test_connect_timeout_is_short_whatever_the_read_timeout():
         assert timeout.connect == 10.0 and timeout.read == ClientSettings().timeout == 30.0
     finally:
         client.close()
+
+
+def test_a_folder_given_as_the_configuration_file_is_named_as_a_folder(capsys, tmp_path):
+    """Breaker finding: ``--config some/folder`` said "does not exist" about a folder that does."""
+    code, out, err, elapsed = run_cli(
+        capsys, "--base-url", "http://127.0.0.1:9", "--config", str(tmp_path)
+    )
+    assert_clear_error(code, out, err, elapsed, "is a folder", str(tmp_path))

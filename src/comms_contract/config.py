@@ -223,6 +223,11 @@ def find(explicit: str | None, cwd: Path | None = None) -> tuple[Path, dict[str,
     here = cwd or Path.cwd()
     if explicit:
         path = Path(explicit)
+        if path.is_dir():
+            raise ConfigFileError(
+                f"configuration file {explicit} is a folder: name the file itself "
+                "(comms-contract.toml, or a pyproject.toml with [tool.comms-contract])"
+            )
         if not path.is_file():
             raise ConfigFileError(f"configuration file {explicit} does not exist")
         return path, _table(path)
