@@ -164,6 +164,14 @@ def test_progress_on_a_terminal_rewrites_one_line_and_erases_it() -> None:
     assert text.endswith("\r\x1b[K")  # the report that follows starts on a clean line
 
 
+def test_progress_before_collection_ends_says_collecting_not_zero_of_zero() -> None:
+    """Breaker finding: the first tick of a slow start read "0/0 tests"."""
+    p = Progress(io.StringIO(), tty=False)
+    assert "collecting tests" in p.status() and "0/0" not in p.status()
+    p.total = 5
+    assert "0/5 tests" in p.status()
+
+
 def test_a_short_run_shows_no_progress_on_a_terminal() -> None:
     out = io.StringIO()
     p = Progress(out, tty=True)  # default delay: nothing in the first seconds

@@ -90,7 +90,8 @@ class Progress:
         from comms_contract.session import current
 
         elapsed = time.monotonic() - self.started
-        parts = [f"{self.done}/{self.total} tests"]
+        # before collection ends there is no total yet: "collecting", not "0/0 tests"
+        parts = [f"{self.done}/{self.total} tests" if self.total else "collecting tests"]
         try:
             run = current()
         except RuntimeError:
