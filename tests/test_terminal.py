@@ -278,3 +278,13 @@ def test_plain_pytest_on_the_contracts_shows_findings_not_frames(pytester) -> No
     assert "reproduce: pytest --pyargs comms_contract.contracts --comms-app faulty:app" in out
     failures = out[out.index("= FAILURES =") : out.index("comms-contract clauses")]
     assert "site-packages" not in failures and 'File "' not in failures, failures
+
+
+def test_one_fault_met_with_many_values_is_one_kind() -> None:
+    """Breaker finding: OP-SHAPE said "128 kinds" for one fault met with 128 values."""
+    from comms_contract.ledger import Finding, kind
+
+    a = Finding("OP-SHAPE", "at operations/3/status: 'done' is not one of ['queued']")
+    b = Finding("OP-SHAPE", "at operations/9/status: 'Done ' is not one of ['queued']")
+    c = Finding("OP-SHAPE", "at operations/9/createdAt: 'x' is not a 'date-time'")
+    assert kind(a) == kind(b) != kind(c)

@@ -117,15 +117,21 @@ CLIENT_OBSERVED = frozenset({"RETRY-AFTER-429", "RETRY-AFTER-503"})
 _NUMBERS = re.compile(r"\d+")
 
 
+# a quoted value (the target's or the suite's), as Python's repr and jsonschema write them
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
 def kind(f: Finding) -> str:
-    """Findings that differ only in numbers (``operations/3/stats/sent`` and
-    ``operations/7/stats/sent``) are one kind: the terminal shows one example per kind."""
+    """Findings that differ only in numbers and quoted values (``operations/3/status:
+    'done' is not one of [...]`` and ``operations/7/status: 'Done ' is not one of [...]``) are
+    one kind: the terminal shows one example per kind and counts kinds, so the same fault met
+    with a hundred values reads as one kind, not a hundred (breaker finding: "128 kinds")."""
     return _kind(f.message)
 
 
 @lru_cache(maxsize=1 << 16)
 def _kind(message: str) -> str:
-    return _NUMBERS.sub("#", message)
+    return _NUMBERS.sub("#", _QUOTED.sub("'…'", message))
 
 
 class TargetError(BaseException):
