@@ -196,7 +196,7 @@ class CharsetContentType(Variant):
 class RepeatedParamsFirstWins(Variant):
     """A parameter given twice takes its first value instead of 400 (repetition is FREE)."""
 
-    OBSERVED = ("STATUS-ENUM", "status given 2 times: answered 200")
+    OBSERVED = ("STATUS-ENUM", "seen: status given 2 times, answered 200 (FREE)")
 
     def single(self, request: Request, name: str) -> str | None:
         values = request.query_params.getlist(name)

@@ -90,7 +90,7 @@ def _judge(session, v: Verdict, exchange: Exchange, exp: Expectation) -> dict | 
     elif exp.free:
         for note in exp.free:
             v.observe(_free_clause(note))
-            session.ledger.note(_free_clause(note), f"{note}: answered {status}")
+            session.ledger.note(_free_clause(note), f"seen: {note}, answered {status} (FREE)")
     else:
         clauses = sorted({PARAM_CLAUSE[k] for k, _ in params if k in PARAM_CLAUSE})
         v.observe(*clauses)  # a valid value of each parameter, answered with 200 or not
