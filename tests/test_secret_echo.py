@@ -21,11 +21,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from leaks import cli_run, recoverable
 from loopback import serve
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -40,7 +41,6 @@ TOKENS = {
     "slash-plus-equals": "Zq/8+kR=w3/Tn+0pL=eV/7x+Yh=Qs",
     "alphanumeric": "s3ntinelTOKEN9f8e7d5c4b3a21xy",
 }
-PIECE = 10  # what the acceptance scanner calls recoverable
 # 11 tests in the quick profile; ERROR-BODY would select 86 (tests/test_secrets.py has it)
 CLAUSES = "AUTH,CT,OP-SHAPE,ENVELOPE"
 
@@ -134,45 +134,6 @@ class EchoServer(ReferenceServer):
         return response
 
 
-# ---- the scanner -------------------------------------------------------------------------
-_BACKSLASH_U = re.compile(r"\\+u([0-9a-fA-F]{4})")
-_BACKSLASH = re.compile(r"\\+(.)", re.S)
-_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{14,}")
-
-
-def _unescape(text: str) -> str:
-    return _BACKSLASH.sub(r"\1", _BACKSLASH_U.sub(lambda m: chr(int(m[1], 16)), text))
-
-
-def variants(text: str) -> set[str]:
-    """``text`` with up to two layers of encoding undone, in any order."""
-    steps = (unquote, _unescape, html.unescape)
-    seen, layer = {text}, {text}
-    for _ in range(2):
-        layer = {step(t) for t in layer for step in steps} - seen
-        seen |= layer
-    return seen
-
-
-def recoverable(text: str, token: str, n: int = PIECE) -> list[str]:
-    """Every n-character piece of ``token`` that ``text`` gives away, in any form."""
-    pieces = {token[i : i + n] for i in range(len(token) - n + 1)}
-    raw = token.encode()
-    byte_pieces = {raw[i : i + n] for i in range(len(raw) - n + 1)}
-    found = set()
-    for variant in variants(text):
-        low = variant.lower()
-        found |= {p for p in pieces if p.lower() in low}
-        for run in _B64_RUN.findall(variant):
-            std = run.replace("-", "+").replace("_", "/")
-            for offset in range(4):
-                chunk = std[offset:]
-                chunk = chunk[: len(chunk) // 4 * 4]
-                decoded = base64.b64decode(chunk)
-                found |= {repr(p) for p in byte_pieces if p in decoded}
-    return sorted(found)
-
-
 def test_scanner_finds_every_form_the_server_writes():
     """The scanner is only as good as what it decodes: each form alone must be caught."""
     for token in TOKENS.values():
@@ -225,30 +186,11 @@ def token(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def cli_run(token, tmp_path_factory):
+def echo_cli_run(token, tmp_path_factory):
     """``comms-contract run`` in a subprocess, credentials from the environment."""
     out = tmp_path_factory.mktemp("echo-cli")
     with serve(EchoServer(token)) as base:
-        env = {
-            **os.environ,
-            "COMMS_BASE_URL": base,
-            "COMMS_ACCOUNT_ID": ACCOUNT,
-            "COMMS_AUTH_TOKEN": token,
-        }
-        proc = subprocess.run(
-            [
-                *(sys.executable, "-m", "comms_contract", "run", "--profile", "quick"),
-                *("--clause", CLAUSES, "--seed", "7", "-v"),
-                *("--report-json", str(out / "r.json"), "--junit-xml", str(out / "j.xml")),
-                *("--report-html", str(out / "r.html")),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=out,
-            check=False,
-        )
+        proc = cli_run(base, ACCOUNT, token, out, clauses=CLAUSES, seed=7, timeout=300)
     return proc, out
 
 
@@ -284,8 +226,8 @@ def plugin_run(token, tmp_path_factory):
     return proc, out
 
 
-def test_cli_run_leaks_no_piece_of_the_token(cli_run, token):
-    proc, out = cli_run
+def test_cli_run_leaks_no_piece_of_the_token(echo_cli_run, token):
+    proc, out = echo_cli_run
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert re.search(r"clauses violated: .*OP-SHAPE", proc.stdout)
     assert "200 body is not JSON" in proc.stdout  # the text and HTML pages were shown

@@ -9,12 +9,12 @@ import base64
 import json
 import os
 import re
-import subprocess
 import sys
 from urllib.parse import quote_plus
 
 import httpx
 import pytest
+from leaks import cli_run, recoverable
 from loopback import serve
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -77,6 +77,7 @@ def leaky() -> LeakyServer:
 def assert_no_secret(where: str, text: str) -> None:
     for name, form in FORMS.items():
         assert form not in text, f"{name} leaked into {where}"
+    assert not recoverable(text, TOKEN), f"{where}: {recoverable(text, TOKEN)}"  # any piece
 
 
 def _alter(token: str) -> str:
@@ -96,26 +97,7 @@ def subprocess_run(tmp_path_factory):
     """The installed CLI in a subprocess, credentials from the environment (the CI way)."""
     out = tmp_path_factory.mktemp("secrets")
     with serve(leaky()) as base:
-        env = {
-            **os.environ,
-            "COMMS_BASE_URL": base,
-            "COMMS_ACCOUNT_ID": ACCOUNT,
-            "COMMS_AUTH_TOKEN": TOKEN,
-        }
-        proc = subprocess.run(
-            [
-                *(sys.executable, "-m", "comms_contract", "run", "--profile", "quick"),
-                *("--clause", CLAUSES, "--seed", "11", "-v"),
-                *("--report-json", str(out / "r.json"), "--junit-xml", str(out / "j.xml")),
-                *("--report-html", str(out / "r.html")),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=out,
-            check=False,
-        )
+        proc = cli_run(base, ACCOUNT, TOKEN, out, clauses=CLAUSES, seed=11, timeout=120)
         forged = _forged_token_in_repro(base)
     return proc, out, forged
 
