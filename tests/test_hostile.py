@@ -202,6 +202,9 @@ EXAMPLES = 30 if SLOW else 2
 
 @settings(
     max_examples=EXAMPLES,
+    # CI draws the same runs every time (a gate's own verdict must not depend on the draw);
+    # COMMS_SLOW=1 draws new ones, and whatever they find becomes a FOUND case here
+    derandomize=not SLOW,
     deadline=None,
     phases=[Phase.generate],  # a whole suite run per example: no shrinking, no replays
     database=None,
