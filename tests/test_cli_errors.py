@@ -133,3 +133,19 @@ def test_a_folder_given_as_the_configuration_file_is_named_as_a_folder(capsys, t
         capsys, "--base-url", "http://127.0.0.1:9", "--config", str(tmp_path)
     )
     assert_clear_error(code, out, err, elapsed, "is a folder", str(tmp_path))
+
+
+def test_an_unreachable_target_is_named_before_the_suite_is_collected(capsys, monkeypatch):
+    """The preflight runs before collection: a connection error costs no collection time."""
+    import _pytest.main
+
+    collected = []
+    real = _pytest.main.Session.perform_collect
+    monkeypatch.setattr(
+        _pytest.main.Session,
+        "perform_collect",
+        lambda self, *a, **k: collected.append(1) or real(self, *a, **k),
+    )
+    code, out, err, elapsed = run_cli(capsys, "--base-url", f"http://127.0.0.1:{free_port()}")
+    assert_clear_error(code, out, err, elapsed, "cannot connect")
+    assert not collected, "the suite was collected before the target was checked"

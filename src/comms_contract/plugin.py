@@ -175,6 +175,28 @@ def clause_ids(item: pytest.Item) -> list[str]:
     return [catalog.canonical(c) for m in item.iter_markers("clause") for c in m.args]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> bool | None:
+    """The runner checks its target before collecting (collection and hypothesis' set-up take
+    several seconds): an unreachable host, rejected credentials or a URL that is not this API
+    end the run at once, with the same one line and exit 2, and nothing is collected."""
+    try:
+        run = current()
+    except RuntimeError:
+        return None
+    if not run.runner:
+        return None  # plain pytest: the user's own tests may not need the target at all
+    try:
+        run.client  # noqa: B018 - builds the client and runs the preflight
+    except TargetError as exc:
+        if redact(str(exc)) not in run.errors:
+            run.errors.append(redact(str(exc)))
+        session.items = []
+        session.testscollected = 0
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(clause_ids(i) for i in items):
         return  # a user's own run without contract tests: nothing to do
