@@ -6,9 +6,10 @@ random generation only explores beyond. So every mutant in tests/ is run here un
 seeds (the run seed and the dataset seed both change), each against its own clauses with the
 quick profile: in CI under 1 seed besides the one its own module runs it under (2 in all;
 2 here for tests/mutants_probes.py, which has no module of its own: CI time on 2 cores), with
-``COMMS_SLOW=1`` (``tox -e slow``, run before a release) under 20. The runs stop at the first failing contract test and shrink
-nothing (``verdict_only``): only the verdict matters here, and it keeps the cost at about a
-second a run. The legitimate variations pass under as many seeds in test_variant_seeds.py.
+``COMMS_SLOW=1`` (``tox -e slow``, run before a release) under 20. The runs stop at the
+first failing contract test and shrink nothing (``verdict_only``): only the verdict matters
+here, and it keeps the cost at about a second a run. The legitimate variations pass under as
+many seeds in test_variant_seeds.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Legitimate variations pass under many seeds (no false alarms, whatever the data and draws).
 
-In CI the variations run under 2 seeds (CI time on 2 cores; the soak is ``COMMS_SLOW=1``): all core variations at once (``AllVariants``) and each
-pagination and precision variation (live data included), at profile quick; each also runs
-alone once in its own module. With ``COMMS_SLOW=1`` (``tox -e slow``) every variation alone
-under 30 seeds.
+In CI the variations run under 2 seeds (CI time on 2 cores): all core variations at once
+(``AllVariants``) and each pagination and precision variation (live data included), at profile
+quick; each also runs alone once in its own module. With ``COMMS_SLOW=1`` (``tox -e slow``)
+every variation alone under 30 seeds.
 """
 
 from __future__ import annotations
