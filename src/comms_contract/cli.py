@@ -25,7 +25,7 @@ from comms_contract.config import (
     values_from,
 )
 from comms_contract.http import ConfigError
-from comms_contract.interrupt import RunInterrupted, signals_end_run
+from comms_contract.interrupt import SIGNALS, RunInterrupted, signals_end_run
 from comms_contract.interrupt import exit_code as interrupt_exit_code
 from comms_contract.server.app import Credentials
 
@@ -278,7 +278,7 @@ def run_suite(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    with signals_end_run() as received:
+    with signals_end_run(grace=args.own_process) as received:
         try:
             return _run(args, received)
         except RunInterrupted:
@@ -306,7 +306,7 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
         from comms_contract.session import ContractSession
 
         session = ContractSession(config)
-    if session is not None and received and not session.interrupted:
+    if session is not None and received:  # the first signal received, whatever pytest saw
         session.interrupted = signal.Signals(received[0]).name
     if session is not None and session.interrupted:
         from comms_contract.plugin import write_reports
@@ -314,6 +314,8 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
         write_reports(session)  # a no-op when pytest's session finished and wrote them
         if any(session.ledger.checked.values()) or session.ledger.findings:
             print_report(session, verbose=args.verbose)  # what was checked so far, verdict last
+        else:  # a log reader looks at the last line of stdout for the verdict
+            print(f"result: INTERRUPTED  nothing was checked before {session.interrupted}")
         name = session.interrupted
         print(
             f"comms-contract: interrupted by {name}; the reports say 'interrupted'",
@@ -455,6 +457,19 @@ def wrapped(head: str, text: str) -> str:
     )
 
 
+INTERRUPT_CODES = frozenset(128 + int(s) for s in SIGNALS)
+
+
+def _end_process_now(code: int) -> NoReturn:
+    """An interrupted run has written its reports and removed its temporary folder: end the
+    process now. A normal exit would join every lane thread first, and one still inside a
+    request to a slow target would hold the exit for up to ``--timeout`` (a signal asks for
+    a prompt end; CI systems kill what does not end within seconds)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -466,8 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "clauses": cmd_clauses,
         "check-client": cmd_check_client,
     }[args.command]
+    args.own_process = argv is None  # the console script, not a caller's main([...])
     try:
-        return handler(args)
+        code = handler(args)
+        if argv is None and code in INTERRUPT_CODES:
+            _end_process_now(code)
+        return code
     except KeyboardInterrupt:
         print("comms-contract: interrupted", file=sys.stderr)
         return interrupt_exit_code(signal.SIGINT)

@@ -554,10 +554,12 @@ class _SyncTransportAdapter(httpx.AsyncBaseTransport):
 
 def _quiet_abandoned_tasks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """A lane's loop whose thread was still busy when the run ended (an interrupted run does
-    not wait for it) is never run again; the clean-up tasks it holds then report "Task was
-    destroyed but it is pending!" on stderr at exit. That is the suite's own loose end, not
+    not wait for it) is never run again, and a request cut by the signal is never awaited: the
+    tasks then report "Task was destroyed but it is pending!" or "Task exception was never
+    retrieved" (with a traceback) on stderr at exit. That is the suite's own loose end, not
     the target's: dropped. Anything else goes to asyncio's default handler."""
-    if str(context.get("message", "")).startswith("Task was destroyed but it is pending"):
+    message = str(context.get("message", ""))
+    if message.startswith(("Task was destroyed", "Task exception was never retrieved")):
         return
     loop.default_exception_handler(context)
 
@@ -578,6 +580,16 @@ class _Lane:
     def close(self) -> None:
         if self.loop.is_running():  # another thread's lane, still busy: let it go
             raise RuntimeError("the lane's event loop is running")
+        # a request a signal cut short is still a task of this loop, holding the signal's
+        # RunInterrupted: running the loop again (to close the client) would resume it and
+        # raise that again, with its frames, from the clean-up. Cancelled and drained first,
+        # as asyncio.run() does on the way out.
+        pending = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            with contextlib.suppress(BaseException):
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         closing = self.http.aclose()
         try:
             try:
@@ -585,6 +597,8 @@ class _Lane:
             except RuntimeError:
                 closing.close()  # never started: no "never awaited" warning at exit
                 raise
+            except KeyboardInterrupt:
+                return  # the run is ending on a signal already: the rest of the clean-up can go
             # finalise generators a capped or timed-out read left open, here, rather than
             # as "Task was destroyed but it is pending" noise on stderr at exit
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())

@@ -57,7 +57,29 @@ def pending() -> int | None:
     return None
 
 
-def arm(received: list[int]) -> Callable[[], None]:
+GRACE_S = 10.0  # after a signal, the longest a process run by the CLI may take to end
+
+
+def _end_after_grace(signum: int) -> None:
+    """The CLI's last resort: the run did not end within ``GRACE_S`` of the signal (a lane
+    stuck in a request to a stalled target, a clean-up waiting on it). CI systems send
+    SIGKILL a few seconds after SIGTERM; end first, with the signal's exit code, so the
+    reports already written stand and the shell sees 128 + N."""
+    import os
+    import sys
+
+    try:
+        sys.stderr.write(
+            f"comms-contract: interrupted by {signal.Signals(signum).name}; "
+            f"ending now ({GRACE_S:.0f} s after the signal)\n"
+        )
+        sys.stderr.flush()
+        sys.stdout.flush()
+    finally:
+        os._exit(exit_code(signum))
+
+
+def arm(received: list[int], *, grace: bool = False) -> Callable[[], None]:
     """Install the handlers (main thread only); returns the function that restores the
     previous ones. The first signal raises ``RunInterrupted``; later ones are only appended
     to ``received``, so the clean-up they would interrupt (reports, temporary folder) can
@@ -68,6 +90,10 @@ def arm(received: list[int]) -> Callable[[], None]:
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
         if len(received) == 1:
+            if grace:
+                timer = threading.Timer(GRACE_S, _end_after_grace, (signum,))
+                timer.daemon = True
+                timer.start()
             raise RunInterrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in SIGNALS}
@@ -83,11 +109,12 @@ def arm(received: list[int]) -> Callable[[], None]:
 
 
 @contextmanager
-def signals_end_run() -> Iterator[list[int]]:
+def signals_end_run(*, grace: bool = False) -> Iterator[list[int]]:
     """Within the block SIGINT/SIGTERM/SIGHUP end the run (``arm``); yields the list of
-    received signal numbers. Outside the main thread it changes nothing."""
+    received signal numbers. ``grace``: the process ends at the latest ``GRACE_S`` after the
+    first signal (the CLI's own process only). Outside the main thread it changes nothing."""
     received: list[int] = []
-    restore = arm(received)
+    restore = arm(received, grace=grace)
     try:
         yield received
     finally:

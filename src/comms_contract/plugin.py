@@ -91,6 +91,14 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
     requested = preset is not None or _contract_run_requested(config)
+    # a signal can land inside a gc callback (hypothesis installs one) or a __del__, where
+    # Python cannot raise: the exception is "ignored" and pytest reports it as a warning with
+    # its frames. The run still ends (``pending`` is asked between tests); the warning, a
+    # Python traceback about the suite's own signal, is not shown.
+    config.addinivalue_line(
+        "filterwarnings",
+        r"ignore:(?s)Exception ignored in.*RunInterrupted:pytest.PytestUnraisableExceptionWarning",
+    )
     try:
         run_config = preset.run_config if preset is not None else build_config(config)
         run_config.target.validate(allow_insecure_http=run_config.allow_insecure_http)
@@ -470,8 +478,13 @@ def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> N
     # the target failed, or -x) is a KeyboardInterrupt too, but no signal.
     if isinstance(excinfo.value, pytest.Session.Interrupted):
         return
+    # the first signal received is the truth: its exception may reach pytest re-raised as a
+    # plain KeyboardInterrupt (which reads as SIGINT) by code it passed through
+    signum = pending()
     try:
-        current().interrupted = signal_name(excinfo.value)
+        current().interrupted = (
+            signal.Signals(signum).name if signum is not None else signal_name(excinfo.value)
+        )
     except RuntimeError:
         pass
 
