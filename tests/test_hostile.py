@@ -250,6 +250,10 @@ FOUND = {
     "content-encoding br": _body(b"{}", **{"content-encoding": "br"}),
     # operations a number: a TypeError in noting the FREE shapes (found in review)
     "operations a number": _body(b'{"operations": 5, "pagination": {"self": "x"}}'),
+    # a redirect whose Location httpx cannot parse: its InvalidURL is no HTTPError, and it was
+    # an "internal error" (breaker, 2026-11-29)
+    "redirect to javascript:": lambda r: Response(b"", 302, {"location": "javascript:alert(1)"}),
+    "redirect to http://[::1": lambda r: Response(b"", 307, {"location": "http://[::1"}),
 }
 
 

@@ -834,7 +834,10 @@ class ContractClient:
             if not self.established:
                 raise TargetError(_connect_message(self.target, exc)) from None
             problem = f"the connection failed: {redact(' '.join(str(exc).split()))[:200]}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError) as exc:
+            # InvalidURL is not an HTTPError: httpx raises it building the redirect of a
+            # 3xx whose Location it cannot parse (javascript:..., http://[::1) even when it
+            # does not follow redirects; ValueError covers header values it cannot decode
             text = _error_text(exc)
             if not self.established:
                 raise TargetError(f"HTTP error talking to {self.target.root}: {text}") from None
