@@ -149,3 +149,13 @@ def test_an_unreachable_target_is_named_before_the_suite_is_collected(capsys, mo
     code, out, err, elapsed = run_cli(capsys, "--base-url", f"http://127.0.0.1:{free_port()}")
     assert_clear_error(code, out, err, elapsed, "cannot connect")
     assert not collected, "the suite was collected before the target was checked"
+
+
+def test_a_settings_file_nested_too_deeply_is_one_line(capsys, tmp_path):
+    """Breaker finding: ``a = [[[...]]]`` 1,000 deep printed a 3,000-line RecursionError."""
+    deep = tmp_path / "comms-contract.toml"
+    deep.write_text("a = " + "[" * 1000 + "]" * 1000 + "\n")
+    code, out, err, elapsed = run_cli(
+        capsys, "--base-url", "http://127.0.0.1:9", "--config", str(deep)
+    )
+    assert_clear_error(code, out, err, elapsed, "nested too deeply")

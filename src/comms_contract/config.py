@@ -248,6 +248,8 @@ def _load(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigFileError(f"cannot read {path}: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays recursively (breaker: 1,000 deep)
+        raise ConfigFileError(f"cannot read {path}: values nested too deeply") from None
 
 
 def _table(path: Path) -> dict[str, Any]:
