@@ -291,3 +291,17 @@ def test_empty_clause_ids_and_a_colon_in_the_account_id_are_refused(capsys, targ
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert app.requests == 0
+
+
+def test_the_quick_start_passes_with_staging_credentials_exported(capsys, monkeypatch):
+    """Breaker finding: with COMMS_ACCOUNT_ID/COMMS_AUTH_TOKEN exported for staging (as
+    docs/ci.md says), ``comms-contract run`` against the embedded server said "credentials
+    rejected". The embedded server takes the run's credentials."""
+    from comms_contract import cli
+
+    monkeypatch.setenv("COMMS_ACCOUNT_ID", "ACstaging0000000000000000000000")
+    monkeypatch.setenv("COMMS_AUTH_TOKEN", "a3f9c2e41b7d8056f4e2a9c1d3b5e7f0")
+    code = cli.main(["run", "--profile", "quick", "--clause", "AUTH"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "a3f9c2e41b7d8056f4e2a9c1d3b5e7f0" not in out + err

@@ -119,8 +119,14 @@ class ContractSession:
             transport = asgi_transport(self.config.app, cap)
         elif target.embedded:
             from comms_contract.server import ReferenceServer
+            from comms_contract.server.app import Credentials
 
-            self.reference = ReferenceServer(seed=self.seed)
+            # the embedded server takes the run's credentials, whatever they are: a user with
+            # staging's COMMS_ACCOUNT_ID/COMMS_AUTH_TOKEN exported still gets the Quick start's
+            # passing run (breaker: "credentials rejected" from the embedded server)
+            self.reference = ReferenceServer(
+                seed=self.seed, credentials=Credentials(target.account_id, target.auth_token)
+            )
             transport = asgi_transport(self.reference, cap)
         settings = self.config.client
         lanes = Lanes(
