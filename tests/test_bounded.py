@@ -287,3 +287,30 @@ def test_in_process_stalled_app_is_cut_at_the_timeout():
     assert out.code == 1 and "NO-5XX" in out.failed
     assert any("within 1s" in f.message for f in out.session.ledger.findings["NO-5XX"])
     assert time.monotonic() - started < 60
+
+
+def test_a_broken_answer_fails_a_run_limited_to_other_clauses(capsys, tmp_path):
+    """Breaker finding: with ``--clause SIZE-RANGE`` a stalled answer (NO-5XX, not selected)
+    was dropped and the run passed. A broken answer is always reported; the clauses the run
+    no longer reached say why."""
+    import json
+
+    app = FirstThen(streaming(dribble, delay=0.3))
+    report = tmp_path / "r.json"
+    with serve(app) as base:
+        code, out, _ = run_here(
+            capsys,
+            base,
+            "--timeout",
+            "2",
+            "--clause",
+            "SIZE-RANGE,STATUS-ENUM",
+            "--report-json",
+            str(report),
+        )
+    assert code == 1, out
+    assert "NO-5XX" in out, out
+    assert_clean_output(out)
+    doc = json.loads(report.read_text())
+    messages = {c["id"]: c["message"] for c in doc["clauses"]}
+    assert any("no complete answer" in m for m in messages.values()), messages

@@ -208,6 +208,8 @@ class Ledger:
     observed: set[str] = field(default_factory=set)  # clauses the current test observed
     lacking: dict[str, list[str]] = field(default_factory=dict)  # ... and why it could not
     idle: dict[str, list[str]] = field(default_factory=dict)  # tests that passed, observing nothing
+    # why the run ended before its last check (said on every clause it left unchecked)
+    stopped: str | None = None
     _messages: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     # clause id -> (its findings' count and version when sorted, the display order)
     _ordered: dict[str, tuple[int, list[Finding]]] = field(default_factory=dict, repr=False)
@@ -217,6 +219,14 @@ class Ledger:
 
     def wants(self, clause: str) -> bool:
         return self.selected is None or clause in self.selected
+
+    @_locked
+    def include(self, clause: str) -> None:
+        """Report ``clause`` even if ``--clause`` left it out: a finding that ends or breaks
+        the run (a request with no complete answer is NO-5XX) is never dropped from the
+        verdict because its clause was not asked for."""
+        if self.selected is not None:
+            self.selected = self.selected | {clause}
 
     @_locked
     def record(self, finding: Finding) -> None:
@@ -357,7 +367,11 @@ class Ledger:
                 reasons = self.skips.get(c.id) or (
                     [f"{', '.join(idle[:3])} observed nothing this clause is about"]
                     if idle
-                    else ["no check for this clause ran in this run"]
+                    else [
+                        f"not reached: {self.stopped}"
+                        if self.stopped
+                        else "no check for this clause ran in this run"
+                    ]
                 )
                 status, message = "skipped", "; ".join(reasons)
             out.append(ClauseResult(c.id, level, status, message, downgraded, found, tests, notes))

@@ -452,6 +452,7 @@ def _broken_answer(item, rep, session: ContractSession, broken: BrokenAnswer, id
     target that stalls every request still ends within minutes."""
     ledger = session.ledger
     finding = broken.finding
+    ledger.include(finding.clause)  # also under --clause SIZE-RANGE: a broken answer fails
     ledger.record(replace(finding, test=item.nodeid.split("::", 1)[-1]))
     ledger.mark_checked(finding.clause, "every request the run sent")
     name = item.nodeid.split("::", 1)[-1]
@@ -465,6 +466,10 @@ def _broken_answer(item, rep, session: ContractSession, broken: BrokenAnswer, id
         item.session.shouldfail = (
             f"{session.broken_answers} requests got no complete answer; the run stops "
             "(the remaining checks are skipped)"
+        )
+        ledger.stopped = (
+            f"the run stopped after {session.broken_answers} requests got no complete answer "
+            "(NO-5XX)"
         )
     rep.outcome = "failed"
     lines = [f"[{finding.clause}] {finding.message}", *(f"    {e}" for e in finding.evidence)]
