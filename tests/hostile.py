@@ -8,6 +8,7 @@ Each class reproduces one failing input of issue 9; ``tests/test_no_crash.py`` r
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +31,10 @@ def assert_no_crash(outcome: Any, *, codes: tuple[int, ...] = (0, 1)) -> str:
     assert not session.errors, text
     for marker in (*FRAME_MARKERS, "internal error"):
         assert marker not in text and marker not in doc, f"{marker!r} in the output:\n{text}"
+    # README: "no Python frames or pytest test ids unless -v" (breaker: skip reasons named
+    # test_fuzzed_query, test_first_page_shape[plain], ...)
+    ids = re.findall(r"\btest_[a-z0-9_]+", "\n".join(terminal_lines(session)))
+    assert not ids, f"pytest test ids in the default output: {ids}\n{text}"
     return text
 
 

@@ -455,10 +455,9 @@ def _broken_answer(item, rep, session: ContractSession, broken: BrokenAnswer, id
     ledger.include(finding.clause)  # also under --clause SIZE-RANGE: a broken answer fails
     ledger.record(replace(finding, test=item.nodeid.split("::", 1)[-1]))
     ledger.mark_checked(finding.clause, "every request the run sent")
-    name = item.nodeid.split("::", 1)[-1]
     for cid in ids:
         if cid != finding.clause:
-            ledger.skip(cid, f"{name}: a request got no complete answer ({finding.message})")
+            ledger.skip(cid, f"a request got no complete answer ({finding.message})")
     session.broken_answers += 1
     if session.broken_answers >= MAX_BROKEN_ANSWERS:
         # shouldfail, not shouldstop: pytest ends the run as "tests failed" (exit 1), which
