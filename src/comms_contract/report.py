@@ -426,7 +426,7 @@ def _render(
     facts = f"{doc['requests']} requests, {doc['duration_s']:.1f} s{waited}, seed {doc['seed']}"
     if doc["errors"]:
         n = len(doc["errors"])
-        facts += f"; {n} run error{'s' * (n != 1)} (above)"
+        facts += f"; {n} run error{'s' * (n != 1)} (on stderr)"
     if doc["interrupted"]:
         facts += f"; interrupted by {doc['interrupted']}: the results are incomplete"
     lines += _wrap(facts, width, "  ")
