@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from comms_contract.checks import parse_json, why_not_json
 from comms_contract.judge import describe
 
 CASES = {
@@ -24,7 +25,9 @@ def test_bad_credentials_are_refused(comms, case):
     v = comms.verdict(ex)
     v.observe("AUTH")
     if ex.status not in (401, 403):
-        v.fail("AUTH", f"{case}: {describe(ex.params)} got {ex.status}, not 401 or 403")
+        # an intermittent broken answer can land here: say so, not only "got 200"
+        broken = "" if parse_json(ex)[0] else f" (a body that is not JSON: {why_not_json(ex)})"
+        v.fail("AUTH", f"{case}: {describe(ex.params)} got {ex.status}{broken}, not 401 or 403")
     else:
         comms.ledger.note("AUTH", f"refused with {ex.status}")
         comms.check_response(ex)

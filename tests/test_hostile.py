@@ -285,3 +285,37 @@ def test_a_list_where_a_status_belongs_is_a_finding_not_a_crash() -> None:
     out = run_against(_one(_statuses_become_lists), clauses=["STATUS-ENUM", "FILTER-SOUND"])
     assert_no_crash(out)
     assert out.code == 1
+
+
+# ---- the reason given names what is wrong (issue 9: right verdict, misleading words) -------
+REASONS = {
+    # a gzip label on plain JSON read "200 body is not JSON: ''"
+    "content-encoding lie": (
+        _body(b'{"operations": []}', **{"content-encoding": "gzip"}),
+        "Content-Encoding gzip: the body does not decode",
+    ),
+    "empty body": (_body(b""), "the body is empty"),
+    # a 5,000-digit integer read "not JSON"
+    "5,000-digit integer": (
+        _body(b'{"operations": [], "pagination": {"pageSize": ' + b"9" * 5000 + b"}}"),
+        "an integer with more digits than a parser converts",
+    ),
+    # 1e400 read "inf is not of type 'integer'"
+    "1e400": (
+        _body(b'{"operations": [], "pagination": {"pageSize": 1e400}}'),
+        "the number 1e400 is beyond the range of a double",
+    ),
+    "latin-1 bytes": (_body(b'{"operations": ["\xe9"]}'), "not UTF-8"),
+    "html page": (_body(b"<html>oops</html>"), "Expecting value at byte 0; body: '<html>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REASONS))
+def test_an_unusable_body_is_reported_with_its_reason(name: str) -> None:
+    mutation, reason = REASONS[name]
+    out = run_against(_one(mutation), clauses=["ENVELOPE", "CT", "NO-5XX", "ERROR-BODY"])
+    assert_no_crash(out)
+    assert out.code == 1
+    messages = [f.message for fs in out.session.ledger.findings.values() for f in fs]
+    assert any(reason in m for m in messages), messages[:5]
+    assert not any("inf is not of type" in m or m.endswith(": ''") for m in messages)

@@ -230,7 +230,7 @@ def test_cli_run_leaks_no_piece_of_the_token(echo_cli_run, token):
     proc, out = echo_cli_run
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert re.search(r"clauses violated: .*OP-SHAPE", proc.stdout)
-    assert "200 body is not JSON" in proc.stdout  # the text and HTML pages were shown
+    assert "200 body is not usable as JSON" in proc.stdout  # the text and HTML pages were shown
     files = _files(out)
     assert {"r.json", "j.xml", "r.html"} <= set(files)
     assert "[REDACTED]" in files["r.json"]  # the echo reached the report, masked

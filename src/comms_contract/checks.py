@@ -82,6 +82,18 @@ def parse_json(exchange: Exchange) -> tuple[bool, Any]:
         return False, None
 
 
+def why_not_json(exchange: Exchange) -> str:
+    """Why ``exchange``'s body is not usable JSON, then its head: "not JSON: Expecting value
+    at byte 0; body: '<html>...'". An empty body says so rather than showing ``''``."""
+    try:
+        exchange.json()
+        reason = "usable JSON"  # callers ask only after parse_json failed
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = str(exc)
+    head = exchange.snippet(120)
+    return f"{reason}; body: {head!r}" if head else reason
+
+
 def page_operations(exchange: Exchange) -> list[Any] | None:
     """The ``operations`` list of a 200 whose body is the list envelope (an object with an
     ``operations`` list and a ``pagination`` object whose ``next``, if any, is a string or
@@ -141,7 +153,11 @@ def check_error(v: Verdict, exchange: Exchange) -> None:
             f"{exchange.content_type or '(none)'!r}, not application/json or problem+json: "
             f"{exchange.snippet(120)!r}",
         )
-    elif not ok or not isinstance(body, dict):
+    elif not ok:
+        v.fail(
+            "ERROR-BODY", f"{exchange.status} body is not usable as JSON: {why_not_json(exchange)}"
+        )
+    elif not isinstance(body, dict):
         v.fail(
             "ERROR-BODY", f"{exchange.status} body is not a JSON object: {exchange.snippet(120)!r}"
         )
@@ -174,7 +190,7 @@ def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> 
         v.fail("CT", f"200 answered with Content-Type {exchange.content_type or '(none)'!r}")
     ok, body = parse_json(exchange)
     if not ok:
-        v.fail("ENVELOPE", f"200 body is not JSON: {exchange.snippet(120)!r}")
+        v.fail("ENVELOPE", f"200 body is not usable as JSON: {why_not_json(exchange)}")
         return None
     v.observe("EXTRA-FIELDS")
     if isinstance(body, dict) and isinstance(body.get("pagination"), dict):

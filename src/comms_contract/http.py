@@ -21,6 +21,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -202,18 +203,42 @@ def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise BodyError(
+            f"the number {text[:24]}{'...' if len(text) > 24 else ''} is beyond the range of a "
+            "double (RFC 8259 section 6: interoperable numbers fit IEEE 754 binary64)"
+        )
+    return value
+
+
 def decode_json(body: bytes) -> Any:
     """``body`` as JSON, or ``BodyError`` saying why not; never RecursionError.
 
-    Deep nesting is refused (past ``MAX_JSON_DEPTH``) so no later check, schema validation or
-    message formatting can recurse into it."""
+    The reason names what is wrong, in the words of RFC 8259: an empty body, bytes that are
+    not UTF-8, a syntax error and where, a number no parser can hold (a double overflowing to
+    infinity, an integer past CPython's 4,300-digit conversion limit). Deep nesting is refused
+    (past ``MAX_JSON_DEPTH``) so no later check, schema validation or message formatting can
+    recurse into it."""
+    if not body or body.isspace():
+        raise BodyError("the body is empty" if not body else "the body is only whitespace")
     try:
-        value = json.loads(body, parse_constant=_reject_constant)
+        value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise BodyError("JSON nested too deeply to parse") from None
     except BodyError:
         raise
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limits
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"not UTF-8 (RFC 8259 section 8.1): byte {exc.start} is invalid") from None
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"not JSON: {exc.msg} at byte {exc.pos}") from None
+    except ValueError as exc:  # int(): CPython's integer string conversion limit
+        if "digits" in str(exc):
+            raise BodyError(
+                "an integer with more digits than a parser converts (CPython's limit is 4,300; "
+                "RFC 8259 section 6 lets parsers limit the range of numbers)"
+            ) from None
         raise BodyError(f"not JSON: {str(exc)[:120]}") from None
     if isinstance(value, (dict, list)) and body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
         if _too_deep(value):
@@ -837,7 +862,10 @@ class ContractClient:
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, ValueError) as exc:
             # InvalidURL is not an HTTPError: httpx raises it building the redirect of a
             # 3xx whose Location it cannot parse (javascript:..., http://[::1) even when it
-            # does not follow redirects; ValueError covers header values it cannot decode
+            # does not follow redirects; a ValueError counts only when the HTTP stack raised
+            # it (a header value it cannot decode): one of the suite's own is a suite bug
+            if isinstance(exc, ValueError) and not _raised_by_http_stack(exc):
+                raise
             text = _error_text(exc)
             if not self.established:
                 raise TargetError(f"HTTP error talking to {self.target.root}: {text}") from None
@@ -866,6 +894,21 @@ class ContractClient:
         # wait_for rather than asyncio.timeout (3.11+): the package supports Python 3.10
         response, body, error = await asyncio.wait_for(exchange(), self.settings.timeout)
         return _Answer.received(response.status_code, response.headers, body, error)
+
+
+_HTTP_STACK = ("httpx", "httpcore", "h11", "h2", "anyio", "ssl", "email")
+
+
+def _raised_by_http_stack(exc: BaseException) -> bool:
+    """True if the innermost frame of ``exc`` is in the HTTP libraries (reading what the
+    target sent), not in the suite's own code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    parts = Path(tb.tb_frame.f_code.co_filename).parts
+    return any(p in _HTTP_STACK or p in (f"{m}.py" for m in _HTTP_STACK) for p in parts[-3:])
 
 
 def _error_text(exc: Exception) -> str:
