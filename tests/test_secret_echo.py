@@ -235,6 +235,11 @@ def test_cli_run_leaks_no_piece_of_the_token(echo_cli_run, token):
     assert {"r.json", "j.xml", "r.html"} <= set(files)
     assert "[REDACTED]" in files["r.json"]  # the echo reached the report, masked
     assert "the target echoed the credentials" in files["r.json"]  # and the user is told
+    # whole, on the terminal too: a row cut at 80 columns once lost it mid-sentence
+    from comms_contract.http import ECHOED
+
+    assert ECHOED in " ".join(proc.stdout.split()), proc.stdout[-3000:]
+    assert "notice: the target echoed" in files["j.xml"]
     for where, text in {"stdout": proc.stdout, "stderr": proc.stderr, **files}.items():
         assert not recoverable(text, token), f"{where}: {recoverable(text, token)}"
 

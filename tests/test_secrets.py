@@ -290,7 +290,8 @@ def test_usage_errors_never_quote_a_query(capsys):
 
 
 def test_an_echo_is_noted_on_auth():
-    """A target that echoes the credentials is told so (a note on AUTH), not silently masked."""
+    """A target that echoes the credentials is told so (a notice on AUTH, shown whole in every
+    report whatever AUTH's status), not silently masked."""
     from comms_contract.http import ECHOED, ContractClient, Target
     from comms_contract.ledger import Ledger
 
@@ -304,7 +305,7 @@ def test_an_echo_is_noted_on_auth():
         ledger = Ledger()
         target = Target("http://127.0.0.1:9", ACCOUNT, TOKEN)
         ex = ContractClient(target, ledger, transport=httpx.MockTransport(handler)).get([])
-        assert (ECHOED in ledger.notes.get("AUTH", [])) is noted
+        assert (ECHOED in ledger.notices.get("AUTH", [])) is noted
         assert ex.headers.get("x-debug") in (None, "[REDACTED]")
 
 

@@ -151,7 +151,9 @@ def render(doc: dict[str, Any]) -> str:
         out.append(
             f'<tr class="{_e(c["status"])}" data-clause="{_e(c["id"])}"><td class="id">{link}</td>'
             f'<td>{_e(level)}</td><td><span class="status {_e(c["status"])}">'
-            f'{_e(c["status"].upper())}</span></td><td class="msg">{_short(c["message"])}</td></tr>'
+            f'{_e(c["status"].upper())}</span></td><td class="msg">{_short(c["message"])}'
+            + "".join(f"<br><strong>notice:</strong> {_e(n)}" for n in c.get("notices", []))
+            + "</td></tr>"
         )
     out.append("</tbody></table>")
     findings = [c for c in clauses if c["status"] in ("fail", "advisory")]

@@ -740,7 +740,7 @@ class ContractClient:
             attempts += 1
             answer = self._send(method, pairs, credentials or None, request_headers)
             if answer.masked:
-                self.ledger.note("AUTH", ECHOED)
+                self.ledger.notice("AUTH", ECHOED)
             if answer.status not in (429, 503):
                 break
             delay = self._throttle_delay(answer, method, pairs, attempts)

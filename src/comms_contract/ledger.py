@@ -176,6 +176,7 @@ class ClauseResult:
     findings: list[Finding]
     tests: list[str]
     notes: list[str]
+    notices: list[str] = field(default_factory=list)  # shown whole, whatever the status
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -208,6 +209,7 @@ class Ledger:
     checked: dict[str, list[str]] = field(default_factory=dict)
     skips: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    notices: dict[str, list[str]] = field(default_factory=dict)
     current: str | None = None  # the contract test running now (set by the pytest plugin)
     observed: set[str] = field(default_factory=set)  # clauses the current test observed
     lacking: dict[str, list[str]] = field(default_factory=dict)  # ... and why it could not
@@ -303,6 +305,14 @@ class Ledger:
         if self.wants(clause) and text not in self.notes.setdefault(clause, []):
             self.notes[clause].append(text)
 
+    @_locked
+    def notice(self, clause: str, text: str) -> None:
+        """Something a person must read whatever the verdict (the target echoed the
+        credentials): reports and the terminal show it whole, never cut to fit a row."""
+        if text not in self.notices.setdefault(clause, []):
+            self.notices[clause].append(text)
+        self.touched.add(clause)
+
     def replayed(self, finding: Finding) -> bool:
         """True when ``--clause <its clause>`` runs the test that found it (so a replay with
         the same seed sends the same requests and shows the same finding)."""
@@ -379,7 +389,10 @@ class Ledger:
                     ]
                 )
                 status, message = "skipped", "; ".join(reasons)
-            out.append(ClauseResult(c.id, level, status, message, downgraded, found, tests, notes))
+            notices = list(self.notices.get(c.id, []))
+            out.append(
+                ClauseResult(c.id, level, status, message, downgraded, found, tests, notes, notices)
+            )
         return out
 
     def failed(self) -> bool:

@@ -106,6 +106,7 @@ def document(
                 "level": r.level,
                 "status": r.status,
                 "message": r.message,
+                "notices": r.notices,
                 "downgraded": r.downgraded,
                 "reproduce": session.suite_command(r.id)
                 if r.status in ("fail", "advisory")
@@ -200,8 +201,11 @@ def write_junit(session: ContractSession, path: str) -> None:
             ET.SubElement(case, "failure", message=c["message"][:500]).text = body
         elif c["status"] == "skipped":
             ET.SubElement(case, "skipped", message=c["message"][:500])
-        elif c["status"] == "advisory":
-            ET.SubElement(case, "system-out").text = f"advisory: {c['message']}\n{body}"
+        out = [f"notice: {n}" for n in c.get("notices", [])]
+        if c["status"] == "advisory":
+            out.append(f"advisory: {c['message']}\n{body}")
+        if out:
+            ET.SubElement(case, "system-out").text = "\n".join(out)
     for err in doc["errors"]:
         case = ET.SubElement(suite, "testcase", classname="comms_contract", name="run-error")
         ET.SubElement(case, "error", message=err[:500])
@@ -401,6 +405,8 @@ def _render(
             if msg and (examples or c["status"] == "skipped"):  # else the count line says it
                 row += _wrap(shorten_runs(msg), width, " " * 11, " " * 11, most)
         lines += [r.rstrip() for r in row]
+        for text in c.get("notices", []):  # never cut: a security notice must be read whole
+            lines += [r.rstrip() for r in _wrap(text, width, " " * 13, "    notice: ", 0)]
         if c["status"] in ("fail", "advisory"):
             lines += clause_block(
                 c,
