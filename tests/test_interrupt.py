@@ -183,3 +183,48 @@ def test_a_second_signal_does_not_break_the_clean_up(tmp_path):
     assert "Traceback" not in out + err, (out, err)
     assert json.loads((tmp_path / "r.json").read_text())["result"] == "interrupted"
     assert not list((tmp_path / "tmp").glob("comms-contract-*"))
+
+
+class StallingServer(SlowServer):
+    """Answers its first 30 requests, then never answers again (a staging host that hangs)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and self.requests >= 30:
+            self.requests += 1
+            await asyncio.sleep(3600)
+        await super().__call__(scope, receive, send)
+
+
+def test_a_signal_ends_a_plain_pytest_run_stuck_on_a_stalled_target(tmp_path):
+    """Under plain pytest the interpreter joins the lanes' threads at exit: a lane waiting on
+    a target that never answers kept the process alive until --comms-timeout (120 s here).
+    Ending the session now cancels the requests in flight, so the signal ends it at once."""
+    app = StallingServer()
+    env = {**os.environ, "COMMS_AUTH_TOKEN": CREDS.auth_token}
+    report = tmp_path / "r.json"
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    here = str(contracts_dir())
+    argv += [here, "--rootdir", here, "-c", f"{here}/pytest.ini", "--comms-profile", "ci"]
+    argv += ["--comms-account-id", CREDS.account_id, "--comms-report-json", str(report)]
+    argv += ["--comms-timeout", "120", "--comms-workers", "4"]
+    with serve(app) as base:
+        argv += ["--comms-base-url", base]
+        proc = subprocess.Popen(
+            argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            wait_for(lambda: app.requests >= 34 or proc.poll() is not None)
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.5)  # every lane is now waiting on an answer that never comes
+            proc.send_signal(signal.SIGINT)
+            signalled = time.monotonic()
+            out, err = proc.communicate(timeout=100)
+            took = time.monotonic() - signalled
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 130, (out, err)
+    assert took < 60, f"{took:.1f} s from SIGINT to exit (the lanes waited for --timeout)"
+    assert "Traceback" not in out + err, (out, err)
+    assert json.loads(report.read_text())["result"] == "interrupted"

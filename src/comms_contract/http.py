@@ -602,8 +602,21 @@ class _Lane:
             headers={"User-Agent": "comms-contract", "Accept-Encoding": ACCEPT_ENCODING},
         )
 
+    def cancel_from_outside(self) -> None:
+        """Cancel the request this lane's thread is waiting on (called from another thread
+        when the run ends: a lane stuck on a stalled target would otherwise keep its thread,
+        which the interpreter joins at exit, until ``--timeout``)."""
+
+        def cancel_all() -> None:
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to stop
+            self.loop.call_soon_threadsafe(cancel_all)
+
     def close(self) -> None:
-        if self.loop.is_running():  # another thread's lane, still busy: let it go
+        if self.loop.is_running():  # another thread's lane, still busy: stop its request
+            self.cancel_from_outside()
             raise RuntimeError("the lane's event loop is running")
         # a request a signal cut short is still a task of this loop, holding the signal's
         # RunInterrupted: running the loop again (to close the client) would resume it and
@@ -715,6 +728,9 @@ class ContractClient:
         with self._lock:
             lanes, self._lanes = self._lanes, []
             worker, self._worker = self._worker, None
+        for lane in lanes:  # requests still in flight on other threads (an interrupted run)
+            if lane.loop.is_running():
+                lane.cancel_from_outside()
         if worker is not None:
             worker.shutdown(wait=True)
         for lane in lanes:
