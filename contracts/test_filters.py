@@ -1,5 +1,6 @@
-"""FILTER-SOUND, FILTER-COMPLETE, TOKEN-FILTERS and DATE-FORMAT's offset equivalence, over
-whole filtered walks (pages reached by token included), judged against the reference walk.
+"""FILTER-SOUND, FILTER-COMPLETE, TOKEN-FILTERS and DATE-FORMAT over whole filtered walks
+(pages reached by token included), judged against the reference walk. (Equal instants
+written with other offsets: test_parameters.py.)
 
 Windows are closed and in the past (bounds are observed createdAt values), so new arrivals
 cannot change them; status walks are confirmed by a second observation before failing.
@@ -12,21 +13,18 @@ import math
 import pytest
 
 from comms_contract import STATUSES
-from comms_contract.checks import answer_fault
 from comms_contract.ledger import Finding
 from comms_contract.walks import (
     SIZES,
     Query,
     Snapshot,
     fail_unfinished,
-    page_ids,
     raise_findings,
     reference,
     same_page,
     walk_check,
     walk_guard,
     window,
-    write_instant,
 )
 
 
@@ -109,96 +107,6 @@ def test_window_walk(comms, kind):
     q = _window_query(ref, kind)
     params, size = filtered_walk(comms, ref, q)
     walk_check(comms, q, lambda: comms.walk(params, max_pages=limit(reference(comms), q, size)))
-
-
-SPELLINGS = {
-    "Z": (0, None),
-    "+00:00": (0, "+00:00"),
-    "+05:30, 9 digits": (330, 9),
-    "-08:00, 3 digits": (-480, 3),
-    "+14:00": (840, None),
-}
-
-
-def spell(ns: int, how: str) -> str:
-    offset, digits = SPELLINGS[how]
-    if digits == "+00:00":
-        return write_instant(ns)[:-1] + "+00:00"
-    if digits == 3 and ns % 1_000_000:
-        digits = 9
-    return write_instant(ns, offset, digits)  # type: ignore[arg-type]
-
-
-@pytest.mark.clause("DATE-FORMAT")
-def test_offsets_give_identical_results(comms):
-    """The same window written with Z, +00:00 and numeric offsets (with fractions) gives the
-    same operations."""
-    ref = reference(comms)
-    if len(ref.order) < 3:
-        pytest.skip(f"only {len(ref.order)} operation(s): a date window needs at least 3")
-    if len(ref.created) < 3:
-        pytest.skip(
-            f"{len(ref.created)} operation(s) with an RFC 3339 createdAt (OP-SHAPE): a date "
-            "window needs at least 3"
-        )
-    w = window(ref, min(len(ref.created), 60))
-    start, end = w.start_ns, w.end_ns
-    if start is None or end is None:
-        pytest.skip("no date window could be built from the reference walk's createdAt values")
-
-    def fetch_all():
-        out = {}
-        for how in SPELLINGS:
-            out[how] = comms.get(
-                [
-                    ("startDate", spell(start, how)),
-                    ("endDate", spell(end, how)),
-                    ("pageSize", "1000"),
-                ]
-            )
-        return out
-
-    first = fetch_all()
-    faults = [f for ex in first.values() if (f := answer_fault(comms.ledger, ex)) is not None]
-    if faults:  # a 5xx or a broken 200 is charged to its own clause, not to DATE-FORMAT
-        raise_findings(comms, faults[:1])
-    bad = [how for how, ex in first.items() if ex.status != 200]
-    if bad:
-        ex = first[bad[0]]
-        raise_findings(
-            comms,
-            [
-                Finding(
-                    "DATE-FORMAT", f"a valid date spelled {bad[0]} got {ex.status}", (ex.line(),)
-                )
-            ],
-        )
-    ids = {how: page_ids(ex) for how, ex in first.items()}
-    comms.ledger.observe("DATE-FORMAT")
-    if len({tuple(v or ()) for v in ids.values()}) == 1:
-        return
-    again = fetch_all()
-    faults = [f for ex in again.values() if (f := answer_fault(comms.ledger, ex)) is not None]
-    if faults:
-        raise_findings(comms, faults[:1])
-    ids2 = {how: page_ids(ex) for how, ex in again.items()}
-    if len({tuple(v or ()) for v in ids2.values()}) == 1:
-        comms.ledger.note("DATE-FORMAT", "offset spellings differed once, not twice (live data)")
-        return
-    base = ids2["Z"] or []
-    differ = [how for how in SPELLINGS if ids2[how] != base]
-    raise_findings(
-        comms,
-        [
-            Finding(
-                "DATE-FORMAT",
-                f"the same window gives {len(base)} operations with Z but "
-                + ", ".join(f"{len(ids2[h] or [])} with {h}" for h in differ)
-                + " (equal instants must give identical results)",
-                tuple(again[h].line() for h in ("Z", *differ)),
-            )
-        ],
-    )
 
 
 @pytest.mark.clause("TOKEN-FILTERS", "FILTER-SOUND", "FILTER-COMPLETE")

@@ -162,25 +162,39 @@ def test_repeated_parameters(comms, case):
     judge(comms, comms.get(REPEATED[case]))
 
 
-# (offset minutes, fractional digits): the same instants written another way
-WRITINGS = [(330, None), (-480, None), (840, None), (0, 9), (-150, 3)]
+# (offset minutes, fractional digits): the same instants written another way; "+00:00" is
+# UTC written as a numeric offset (a zero offset, falsy in a parser's ``if offset:``)
+WRITINGS = [
+    (330, None),
+    (330, 9),
+    (-480, None),
+    (-480, 3),
+    (840, None),
+    (0, 9),
+    ("+00:00", None),
+    (-150, 3),
+]
 
 
 @pytest.mark.clause("DATE-FORMAT", "NO-5XX", "ERROR-BODY")
 def test_equal_instants_give_identical_results(comms):
-    """A window between two createdAt instants of the target's own data, written with Z and
-    with numeric offsets and padded fractions: every writing must select the same ids."""
+    """A window between two createdAt instants of the target's own data, written with Z,
+    +00:00 and numeric offsets east and west (half hours, +14:00), with the shortest and with
+    padded fractions: every writing must select the same ids."""
     instants = first_page_instants(comms)
     n = len(instants)
     lo, hi = (instants[n // 4], instants[3 * n // 4]) if instants else (0, 0)
     if lo == hi:
         pytest.skip("the first page holds too few distinct createdAt instants for a window")
 
-    def window(minutes: int, digits: int | None):
+    def window(minutes: int | str, digits: int | None):
         if digits is not None and (lo % 10 ** (9 - digits) or hi % 10 ** (9 - digits)):
             digits = 9  # the same instants, never truncated: a truncated bound is another one
-        start = rfc3339.format_ns(lo, offset_minutes=minutes, digits=digits)
-        end = rfc3339.format_ns(hi, offset_minutes=minutes, digits=digits)
+        if minutes == "+00:00":
+            start, end = (rfc3339.format_ns(t, digits=digits)[:-1] + "+00:00" for t in (lo, hi))
+        else:
+            start = rfc3339.format_ns(lo, offset_minutes=int(minutes), digits=digits)
+            end = rfc3339.format_ns(hi, offset_minutes=int(minutes), digits=digits)
         ex = comms.get([("startDate", start), ("endDate", end), ("pageSize", "1000")])
         body = judge(comms, ex)
         return ex, [o.get("id") for o in body["operations"] if isinstance(o, dict)] if body else []

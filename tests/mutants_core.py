@@ -350,6 +350,37 @@ class NegativeHalfHourOffsetWrong(Mutant):
         return ns
 
 
+class OffsetBeyond18HoursIgnored(Mutant):
+    """A strict parser whose offsets stop at +-18:00 (java.time's ``ZoneOffset``; RFC 3339
+    allows up to +-23:59) fails on larger ones, and the lenient fallback parser drops the
+    offset and reads the local time as UTC: ...T10:00:00+23:59 is taken as ...T10:00:00Z,
+    a day off. The year-limit and +-23:59 grammar probes stay 200, far from any data."""
+
+    CLAUSE = "DATE-FORMAT"
+
+    def parse_date(self, name: str, raw: str | None) -> int | None:
+        ns = super().parse_date(name, raw)
+        m = re.search(r"([+-])(\d\d):(\d\d)$", raw or "")
+        if ns is not None and m and int(m[2]) * 60 + int(m[3]) > 18 * 60:
+            minutes = int(m[2]) * 60 + int(m[3])
+            ns += (1 if m[1] == "+" else -1) * minutes * 60 * 1_000_000_000
+        return ns
+
+
+class ZeroOffsetReadAsLocal(Mutant):
+    """The offset is parsed to minutes and applied under ``if offset:``; a zero offset
+    (+00:00, falsy: the falsy-zero bug) falls to the no-offset branch, which reads the time
+    in the server's zone (UTC-08:00). Z has its own branch and stays UTC."""
+
+    CLAUSE = "DATE-FORMAT"
+
+    def parse_date(self, name: str, raw: str | None) -> int | None:
+        ns = super().parse_date(name, raw)
+        if ns is not None and raw is not None and raw[-6:] in ("+00:00", "-00:00"):
+            ns += 8 * 3600 * 1_000_000_000
+        return ns
+
+
 # ------------------------------------------------------------------------------ TOKEN-GARBAGE
 class GarbageTokenRestarts(Mutant):
     """A token that fails to decode is treated as absent: the first page again, with 200."""

@@ -327,6 +327,43 @@ class RarestStatusLosesFilterOnTokenPages(PaginationMutant):
         return Page(page.operations, nxt, c)
 
 
+class PageSizeChangeDropsTokenFilters(PaginationMutant):
+    """A pageSize other than the token's makes the server re-plan the query from the
+    request's own parameters, keeping only the token's position (AIP-158 lets the page size
+    change between calls): a client that changes pageSize mid-walk and leaves the filters to
+    the token gets unfiltered pages."""
+
+    CLAUSE = "FILTER-SOUND"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        query = super().parse_query(request)
+        c, params = query.cursor, request.query_params
+        resent = any(k in params for k in ("status", "startDate", "endDate"))
+        if c.anchor is None or resent or "pageSize" not in params:
+            return query
+        if self.decode_token(params["pageToken"]).page_size == query.page_size:
+            return query
+        return ListQuery(Cursor(c.anchor, Filters(), query.page_size), query.page_size)
+
+
+class LoneStartDateLostFromToken(PaginationMutant):
+    """The token stores the date filter as one (start, end) range, written only when both
+    ends are given: a lone startDate is lost from the token, so a client that does not
+    resend it gets pages reached by token that run past the bound (the filter-lost-on-token-
+    pages family, kubeflow/pipelines#1149, for one filter shape)."""
+
+    CLAUSE = "FILTER-SOUND"
+
+    def parse_query(self, request: Request) -> ListQuery:
+        query = super().parse_query(request)
+        c = query.cursor
+        lone = c.filters.start_ns is not None and c.filters.end_ns is None
+        if c.anchor is None or not lone or "startDate" in request.query_params:
+            return query
+        dropped = Filters(c.filters.status)
+        return ListQuery(Cursor(c.anchor, dropped, query.page_size), query.page_size)
+
+
 # ------------------------------------------------------------------ order
 class OrderDependsOnPageSize(PaginationMutant):
     """Large pages come from a different query plan that orders createdAt ties by id

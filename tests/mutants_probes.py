@@ -3,7 +3,8 @@
 Each reproduces a fault seen in real list APIs that random generation finds under some seeds
 only: a bound's fraction dropped or createdAt compared as text (Django REST Framework,
 Astarte, piper), valid extreme dates overflowing in a UTC conversion, and server-side page
-queues whose tokens cannot be used twice or out of order (Synapse). ``CLAUSE`` names the
+queues whose tokens cannot be used twice or out of order (Synapse), or expire with the scroll
+snapshot that served them (Elasticsearch). ``CLAUSE`` names the
 clause that must catch the mutant, ``ALSO`` the extra clauses whose checks the run needs;
 tests/test_seed_independence.py runs each under many seeds.
 """
@@ -118,10 +119,36 @@ class TokensValidOnlyInOrder(Mutant):
         return super().page(query)
 
 
+class DeepPagesSnapshotClosedAtEnd(Mutant):
+    """The first 4 pages come from an offset query, deeper pages from a server-side snapshot
+    (Elasticsearch's ``max_result_window`` pushes deep pages to a scroll context), closed
+    when the walk's last page is served, as scroll clients are told to clear it: a token of
+    page 5 or later used again after the walk ended gets 410, until a new walk from the first
+    page opens a new snapshot."""
+
+    CLAUSE = "TOKENS-REUSABLE"
+
+    def page(self, query: ListQuery) -> Page:
+        c = query.cursor
+        opened: dict = self.__dict__.setdefault("_opened", {})
+        if c.anchor is None:
+            opened[c.filters] = True
+        else:
+            ops = self.ordered(c.filters)
+            depth = len(ops) - len(self.after(ops, c.anchor))
+            if depth >= 4 * query.page_size and not opened.get(c.filters):
+                raise ApiError(410, 20410, "pageToken has expired")
+        page = super().page(query)
+        if page.next_cursor is None and c.anchor is not None:
+            opened[c.filters] = False
+        return page
+
+
 MUTANTS: list[type[Mutant]] = [
     DropsBoundFraction,
     ComparesCreatedAtAsText,
     ExtremeDatesOverflow,
     QueueTokens,
     TokensValidOnlyInOrder,
+    DeepPagesSnapshotClosedAtEnd,
 ]

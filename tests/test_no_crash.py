@@ -36,7 +36,8 @@ def test_server_ignoring_page_size_fails_cleanly():
 
 
 def test_created_at_with_a_space_fails_op_shape_cleanly():
-    """Was: AssertionError in test_offsets_give_identical_results, exit 2."""
+    """Was: AssertionError in test_offsets_give_identical_results (since merged into
+    test_equal_instants_give_identical_results), exit 2."""
     out = run_against(SpaceInCreatedAt(seed=1))
     assert_no_crash(out)
     assert out.code == 1 and "OP-SHAPE" in out.failed
