@@ -283,7 +283,26 @@ class Exchange:
     attempts: int = 1
     waited: float = 0.0
     body_error: str | None = None
+    size: int = -1  # the body's length as received, once ``compact`` has cut it (else -1)
     _json: Any = field(default=_UNPARSED, repr=False, compare=False)
+
+    KEPT_HEAD = 8192  # bytes of a compacted body kept for evidence (a snippet shows < 1,000)
+
+    @property
+    def length(self) -> int:
+        """The body's length in bytes as received (after Content-Encoding was undone)."""
+        return self.size if self.size >= 0 else len(self.body)
+
+    def compact(self) -> None:
+        """Keep only the body's head once it is parsed: a walk holds every page until its
+        checks end, and with 20,000 operations the raw bytes beside the parsed pages are tens
+        of MB that no evidence shows (a finding quotes a few hundred characters)."""
+        if len(self.body) <= self.KEPT_HEAD:
+            return
+        with contextlib.suppress(BodyError):
+            self.json()  # parsed (or its error recorded) before the bytes go
+        self.size = len(self.body)
+        self.body = self.body[: self.KEPT_HEAD]
 
     @classmethod
     def received(
@@ -345,7 +364,7 @@ class Exchange:
         # short and scrubbed: pytest's saferepr cuts long reprs in the middle (--tb=long -l)
         return redact(
             f"Exchange({self.method} {self.full_url} -> {self.status} "
-            f"{self.content_type or '(no content type)'}, {len(self.body)} bytes)"
+            f"{self.content_type or '(no content type)'}, {self.length} bytes)"
         )
 
     def line(self) -> str:
@@ -368,7 +387,7 @@ class Exchange:
         # only a bounded head is decoded (the redactor needs a secret's length of overlap)
         head = self.body[: 4 * limit + 4096]
         text = redact(head.decode("utf-8", "replace"))
-        more = len(text) > limit or len(head) < len(self.body)
+        more = len(text) > limit or len(head) < self.length
         return text[:limit] + ("..." if more else "")
 
 

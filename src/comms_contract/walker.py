@@ -130,6 +130,7 @@ def step(get: GetPage, w: Walk, *, size: int | None = None, resend_filters: bool
     nxt = pagination.get("next", ABSENT)
     this = pagination.get("self")
     ops = [o for o in operations if isinstance(o, dict)]
+    ex.compact()  # parsed: the raw bytes are no longer needed, only their head as evidence
     w.pages.append(ops)
     w.markers.append(nxt)
     w.selfs.append(this)
