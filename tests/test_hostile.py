@@ -319,3 +319,15 @@ def test_an_unusable_body_is_reported_with_its_reason(name: str) -> None:
     messages = [f.message for fs in out.session.ledger.findings.values() for f in fs]
     assert any(reason in m for m in messages), messages[:5]
     assert not any("inf is not of type" in m or m.endswith(": ''") for m in messages)
+
+
+def test_a_null_field_is_shown_as_json_in_a_finding() -> None:
+    """Breaker, 2026-11-30: FILTER-SOUND read "answered None with status None" (Python's
+    words) for an operation whose id and status were null."""
+    from comms_contract.checks import field_text
+
+    assert field_text({"id": None}, "id") == "null"
+    assert field_text({"status": ["PROCESSING"]}, "status") == '["PROCESSING"]'
+    assert field_text({}, "id") == "(no id)" and field_text(5, "id") == "(no id)"
+    assert field_text({"id": "PN1"}, "id") == "PN1"
+    assert field_text({"id": "x" * 100}, "id").endswith("...")

@@ -72,6 +72,10 @@ def refused(capsys, *argv: str, command: str = "run") -> str:
         ("--rate-limit", "fast", "--rate-limit must be a rate such as 10/s"),
         ("--seed", "-1", "--seed must be a whole number >= 0"),
         ("--seed", "x", "--seed must be a whole number"),
+        # int() reads these; a seed copied into a replay must mean the same everywhere
+        ("--seed", "1_000", "--seed must be a whole number, not '1_000'"),
+        ("--seed", "\u0663", "--seed must be a whole number, not"),  # ARABIC-INDIC DIGIT THREE
+        ("--seed", "99999999999", "<= 4294967295, not '99999999999'"),  # not 4.29497e+09
         ("--profile", "fast", "--profile must be one of quick, ci, thorough"),
     ],
 )
@@ -99,6 +103,9 @@ def test_numeric_and_choice_options_out_of_range(capsys, target, option, value, 
         ("http://[::1]:abc", "port 'abc' is not a number"),
         ("https://comms..example", "is not a valid host name"),
         ("not a url", "space or control character"),
+        # urlsplit read "127.0.0.1" as no scheme and echoed '://127.0.0.1:18000'
+        ("127.0.0.1:18000", "'127.0.0.1:18000' has no scheme; write it in full, e.g. http://127"),
+        ("comms.example.com", "'comms.example.com' has no scheme"),
     ],
 )
 def test_base_url_parsed_before_any_request(capsys, target, url, needle):

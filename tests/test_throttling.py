@@ -194,3 +194,21 @@ def test_per_request_timeout(capsys):
     # (with generous room for a loaded CI machine) shows --timeout cut the exchange short
     assert code == 2 and elapsed < 45, elapsed
     assert "did not answer within 0.3s" in err and "Traceback" not in err
+
+
+def test_waited_is_wall_time_not_the_lanes_waits_summed():
+    """Breaker, 2026-11-30: "waited 215.0 s" in a 168 s run, the lanes' waits for the same
+    Retry-After added up. Overlapping pauses count once; separate ones add."""
+    from comms_contract.lanes import Lanes
+
+    now = [100.0]
+    lanes = Lanes(8, clock=lambda: now[0])
+    for _ in range(8):  # eight lanes get the same 5 s Retry-After at once
+        lanes.pause(5.0)
+    assert lanes.paused == pytest.approx(5.0)
+    now[0] += 3.0
+    lanes.pause(5.0)  # 3 s later: 3 more seconds held off (until 108), not 5
+    assert lanes.paused == pytest.approx(8.0)
+    now[0] += 10.0
+    lanes.pause(1.0)  # after the pause ended: a new one
+    assert lanes.paused == pytest.approx(9.0)

@@ -60,6 +60,11 @@ def check_base_url(url: str, *, source: str = "--base-url") -> SplitResult:
             "secret); give the API root, e.g. https://comms.twilio.com"
         )
     shown = redact(f"{parts.scheme}://{parts.netloc}{parts.path}")  # a token in the path
+    if _SCHEMELESS.fullmatch(url):  # host[:port][/path]: urlsplit reads no or a wrong scheme
+        raise ConfigError(
+            f"{source} {redact(url)!r} has no scheme; write it in full, e.g. "
+            f"http://{redact(url)} or https://comms.twilio.com"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
             f"{source} {shown!r} is not an http(s) URL; give the API root, "
@@ -71,6 +76,9 @@ def check_base_url(url: str, *, source: str = "--base-url") -> SplitResult:
             f"{source} {shown!r} should be the API root: the suite appends {OPERATIONS_PATH} itself"
         )
     return parts
+
+
+_SCHEMELESS = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]+)?(?:/(?!/).*)?")
 
 
 def _check_host_and_port(parts: SplitResult, source: str, shown: str) -> None:

@@ -6,6 +6,7 @@ run-failing ones are raised together so pytest reports every clause a response b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -80,6 +81,17 @@ def parse_json(exchange: Exchange) -> tuple[bool, Any]:
         return True, exchange.json()
     except (ValueError, UnicodeDecodeError):
         return False, None
+
+
+def field_text(op: Any, name: str, limit: int = 60) -> str:
+    """An operation's field as a message shows it: a string as is, any other JSON value as
+    JSON (``null``, ``["PROCESSING"]``), a missing field as ``(no id)``; at most ``limit``
+    characters. Target data: ``op`` may be any JSON value."""
+    if not isinstance(op, dict) or name not in op:
+        return f"(no {name})"
+    value = op[name]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def why_not_json(exchange: Exchange) -> str:
@@ -294,7 +306,7 @@ def check_operations(v: Verdict, ops: list[dict]) -> None:
             if c is not None and u is not None and u < c:
                 v.fail(
                     "UPDATED-AFTER-CREATED",
-                    f"{o.get('id')}: updatedAt {updated} is before createdAt {created}",
+                    f"{field_text(o, 'id')}: updatedAt {updated} is before createdAt {created}",
                 )
         stats = o.get("stats")
         if isinstance(stats, dict) and all(isinstance(stats.get(k), int) for k in STATS_FIELDS):

@@ -335,6 +335,8 @@ def convert(setting: Setting, value: Any, where: str) -> Any:
         return rate
     if kind == "int":
         try:
+            if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value.strip()):
+                raise ValueError(value)  # int() also reads 1_000 and non-ASCII digits (٣)
             number: float = int(value, 10) if isinstance(value, str) else int(value)
         except ValueError:
             raise ConfigError(f"{where} must be a whole number, not {_shown(value)}") from None
@@ -353,14 +355,24 @@ def convert(setting: Setting, value: Any, where: str) -> Any:
     return number
 
 
+_ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _range_text(setting: Setting) -> str:
     unit = "a whole number" if setting.kind == "int" else "a number of seconds"
-    low = f"> {setting.low:g}" if setting.positive else f">= {setting.low:g}"
+    low = f"> {_number(setting.low)}" if setting.positive else f">= {_number(setting.low)}"
     if setting.low is not None and setting.high is not None:
-        return f"{unit} {low} and <= {setting.high:g}"
+        return f"{unit} {low} and <= {_number(setting.high)}"
     if setting.low is not None:
         return f"{unit} {low}"
     return unit
+
+
+def _number(value: float | None) -> str:
+    """4294967295, not 4.29497e+09; 0.5 as 0.5."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 # ---- report paths -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import replace
 import hypothesis
 
 from comms_contract import STATUSES, bounds, rfc3339
-from comms_contract.checks import Verdict, check_error, check_list_page, too_few
+from comms_contract.checks import Verdict, check_error, check_list_page, field_text, too_few
 from comms_contract.http import Exchange
 from comms_contract.ledger import BrokenAnswer, BudgetExhausted, Ledger
 from comms_contract.oracle import Expectation, classify
@@ -206,7 +206,8 @@ def check_page_against_query(
         if wanted and not (isinstance(status, str) and status in wanted):
             v.fail(
                 "FILTER-SOUND",
-                f"status={want} answered {o.get('id')} with status {o.get('status')}",
+                f"status={want} answered {field_text(o, 'id')} with status "
+                f"{field_text(o, 'status')}",
             )
         created = rfc3339.parse(str(o.get("createdAt")), strict_case=False)
         if created is None:
@@ -215,13 +216,13 @@ def check_page_against_query(
         if start is not None and bounds.outside(created, start, None):
             v.fail(
                 "FILTER-SOUND",
-                f"{o.get('id')} createdAt {o.get('createdAt')} is "
+                f"{field_text(o, 'id')} createdAt {field_text(o, 'createdAt')} is "
                 f"{bounds.distance_text(created, start)} before startDate {q['startDate']}",
             )
         if end is not None and bounds.outside(created, None, end):
             v.fail(
                 "FILTER-SOUND",
-                f"{o.get('id')} createdAt {o.get('createdAt')} is "
+                f"{field_text(o, 'id')} createdAt {field_text(o, 'createdAt')} is "
                 f"{bounds.distance_text(created, end)} after endDate {q['endDate']}",
             )
 

@@ -67,6 +67,7 @@ class Lanes:
         self._active = 0
         self._next_send = 0.0  # rate limit: the earliest time the next request may leave
         self._paused_until = 0.0  # Retry-After: no lane sends before this
+        self.paused = 0.0  # seconds of wall time the run held off for Retry-After (a union)
         self._since_change = 0
         self._cond = threading.Condition()
         self._pool: ThreadPoolExecutor | None = None
@@ -119,7 +120,11 @@ class Lanes:
     def pause(self, seconds: float) -> None:
         """Honour a Retry-After for every lane: nobody sends for ``seconds``."""
         with self._cond:
-            self._paused_until = max(self._paused_until, self.clock() + seconds)
+            now = self.clock()
+            until = now + seconds
+            # wall time held off: overlapping pauses of several lanes count once
+            self.paused += max(0.0, until - max(now, self._paused_until))
+            self._paused_until = max(self._paused_until, until)
 
     # ---- running independent work -----------------------------------------------------------
     @property

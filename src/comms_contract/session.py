@@ -397,7 +397,9 @@ class ContractSession:
 
     @property
     def waited(self) -> float:
-        return self._client.waited if self._client else 0.0
+        # wall time held off, not the lanes' waits summed (8 lanes waiting the same 5 s
+        # Retry-After at once waited 5 s, not 40)
+        return self._client.lanes.paused if self._client else 0.0
 
     @property
     def duration(self) -> float:

@@ -22,6 +22,7 @@ from comms_contract.checks import (
     answer_fault,
     check_list_page,
     check_operations,
+    field_text,
     media_type,
     page_operations,
     page_pagination,
@@ -326,8 +327,8 @@ def check_walk(
             out.add(
                 "FILTER-SOUND",
                 f"page {i + 1} ({where}) returned {len(bad)} operation(s) outside "
-                f"{q.describe()}, e.g. {op.get('id')} status {op.get('status')} createdAt "
-                f"{op.get('createdAt')}",
+                f"{q.describe()}, e.g. {field_text(op, 'id')} status {field_text(op, 'status')} "
+                f"createdAt {field_text(op, 'createdAt')}",
             )
     if ref is not None and w.complete:
         _compare(out, w, q, ref, later, get)
