@@ -709,3 +709,43 @@ def test_loader_module_exposes_the_documented_api() -> None:
         "error",
         "list-query",
     )
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_list_page_errors_equal_the_plain_validator(strict: bool) -> None:
+    """``list_page_errors`` (the envelope, then each operation memoised) reports exactly what
+    iterating the ``list-response`` validator reports, on correct pages and on 400 pages
+    mutated at random (the hostile fuzz's mutations), each validated twice (cache hits)."""
+    import random
+
+    from test_hostile import mutate_json
+
+    from comms_contract.server import ReferenceServer
+
+    def plain(body: Any) -> list[tuple]:
+        errors = schemas.validator("list-response", strict=strict).iter_errors(body)
+        return sorted((tuple(map(str, e.absolute_path)), e.validator, e.message) for e in errors)
+
+    def fast(body: Any) -> list[tuple]:
+        return sorted(
+            (tuple(map(str, e.path)), e.validator, e.message)
+            for e in schemas.list_page_errors(body, strict=strict)
+        )
+
+    ops = [op.to_json() for op in ReferenceServer(seed=5).dataset.snapshot()[:12]]
+    page = {"operations": ops, "pagination": {"next": "abc", "self": "xyz"}}
+    rng = random.Random(20261130)
+    bodies = [copy.deepcopy(page)]
+    from comms_contract.http import BodyError, decode_json
+
+    while len(bodies) < 150:
+        body = mutate_json(rng, copy.deepcopy(page))  # one mutation, as the fuzz does
+        try:  # as a run receives it: bytes the suite decodes (too deep is refused there)
+            bodies.append(decode_json(json.dumps(body).encode()))
+        except (BodyError, RecursionError):
+            continue
+    differing = 0
+    for body in bodies * 2:
+        assert fast(body) == plain(body), json.dumps(body)[:500]
+        differing += bool(plain(body))
+    assert differing > 80  # the mutations did break the pages

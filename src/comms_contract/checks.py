@@ -208,10 +208,9 @@ def check_list_page(v: Verdict, exchange: Exchange, *, strict: bool = False) -> 
     if isinstance(body, dict) and isinstance(body.get("pagination"), dict):
         v.observe("SELF")
     _note_free_shape(v, exchange, body)
-    validator = schemas.validator("list-response", strict=strict)
     seen: set[tuple[str, str]] = set()
-    for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
-        path = list(err.absolute_path)
+    for err in schemas.list_page_errors(body, strict=strict):
+        path = list(err.path)
         clause = _schema_clause(path, err.validator, strict)
         if path == ["pagination"] and err.validator == "required" and "'self'" in err.message:
             clause = "SELF"

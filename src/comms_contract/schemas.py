@@ -17,6 +17,7 @@ import functools
 import json
 import pathlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
@@ -33,6 +34,7 @@ __all__ = [
     "STRICT_SCHEMA_NAMES",
     "errors",
     "format_checking_active",
+    "list_page_errors",
     "load_schema",
     "openapi_document",
     "registry",
@@ -203,6 +205,55 @@ def validator(name: str, *, strict: bool = False) -> Draft202012Validator:
         )
     _check_name(name)
     return _validator(name, strict)
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    """One JSON Schema error: where (``path`` from the document root), which keyword failed
+    (``validator``, e.g. ``"required"``) and jsonschema's message."""
+
+    path: tuple[str | int, ...]
+    validator: str
+    message: str
+
+
+# An operation's JSON text up to this size is a cache key (a page of the reference dataset
+# repeats the same operations walk after walk); a bigger one is validated each time.
+_OP_KEY_MAX = 4096
+
+
+def list_page_errors(body: Any, *, strict: bool = False) -> list[SchemaError]:
+    """The errors of ``body`` against ``list-response`` (draft 2020-12), sorted by path.
+
+    The same result as iterating the ``list-response`` validator, faster: the envelope is
+    validated with its ``operations`` emptied, and each operation against ``operation``
+    (what ``items`` refers to), memoised by its JSON text. Schema validation was a third of a
+    run's CPU time, and a run sees the same operations on page after page. Raises
+    RuntimeError like ``validator`` when date-time checking is unavailable."""
+    envelope = validator("list-response", strict=strict)
+    ops = body.get("operations") if isinstance(body, dict) else None
+    if not isinstance(ops, list):
+        found = [_error(e, ()) for e in envelope.iter_errors(body)]
+        return sorted(found, key=lambda e: list(map(str, e.path)))
+    found = [_error(e, ()) for e in envelope.iter_errors({**body, "operations": []})]
+    for i, op in enumerate(ops):
+        key = json.dumps(op, ensure_ascii=False)  # key order kept: messages quote the value
+        errors = _op_errors(key, strict) if len(key) <= _OP_KEY_MAX else _op_errors_of(op, strict)
+        found += [SchemaError(("operations", i, *e.path), e.validator, e.message) for e in errors]
+    return sorted(found, key=lambda e: list(map(str, e.path)))
+
+
+def _error(err: Any, prefix: tuple[str | int, ...]) -> SchemaError:
+    return SchemaError((*prefix, *err.absolute_path), str(err.validator), err.message)
+
+
+@functools.lru_cache(maxsize=8192)
+def _op_errors(key: str, strict: bool) -> tuple[SchemaError, ...]:
+    return _op_errors_of(json.loads(key), strict)
+
+
+def _op_errors_of(op: Any, strict: bool) -> tuple[SchemaError, ...]:
+    return tuple(_error(e, ()) for e in validator("operation", strict=strict).iter_errors(op))
 
 
 def _pointer(path: Any) -> str:
