@@ -54,6 +54,19 @@ def start_run(base: str, tmp_path: Path) -> subprocess.Popen:
     )
 
 
+def start_plain_pytest(base: str, report: Path, tmp_path: Path, *extra: str) -> subprocess.Popen:
+    """The contract tests under plain pytest (the plugin route) against ``base``."""
+    env = {**os.environ, "COMMS_AUTH_TOKEN": CREDS.auth_token}
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    here = str(contracts_dir())  # --pyargs comms_contract.contracts once installed as a wheel
+    argv += [here, "--rootdir", here, "-c", f"{here}/pytest.ini", "--comms-profile", "ci"]
+    argv += ["--comms-account-id", CREDS.account_id, "--comms-report-json", str(report)]
+    argv += ["--comms-base-url", base, *extra]
+    return subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -134,17 +147,9 @@ def test_a_signal_before_the_first_request_still_says_interrupted(tmp_path):
 def test_sigterm_ends_a_plain_pytest_contract_run_with_an_interrupted_report(tmp_path):
     """The plugin arms the same handlers under plain pytest: exit 143, report "interrupted"."""
     app = SlowServer()
-    env = {**os.environ, "COMMS_AUTH_TOKEN": CREDS.auth_token}
     report = tmp_path / "r.json"
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
-    here = str(contracts_dir())  # --pyargs comms_contract.contracts once installed as a wheel
-    argv += [here, "--rootdir", here, "-c", f"{here}/pytest.ini", "--comms-profile", "ci"]
-    argv += ["--comms-account-id", CREDS.account_id, "--comms-report-json", str(report)]
     with serve(app) as base:
-        argv += ["--comms-base-url", base]
-        proc = subprocess.Popen(
-            argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        proc = start_plain_pytest(base, report, tmp_path)
         try:
             wait_for(lambda: app.requests >= 5 or proc.poll() is not None)
             assert proc.poll() is None, proc.communicate()
@@ -200,17 +205,10 @@ def test_a_signal_ends_a_plain_pytest_run_stuck_on_a_stalled_target(tmp_path):
     a target that never answers kept the process alive until --comms-timeout (120 s here).
     Ending the session now cancels the requests in flight, so the signal ends it at once."""
     app = StallingServer()
-    env = {**os.environ, "COMMS_AUTH_TOKEN": CREDS.auth_token}
     report = tmp_path / "r.json"
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
-    here = str(contracts_dir())
-    argv += [here, "--rootdir", here, "-c", f"{here}/pytest.ini", "--comms-profile", "ci"]
-    argv += ["--comms-account-id", CREDS.account_id, "--comms-report-json", str(report)]
-    argv += ["--comms-timeout", "120", "--comms-workers", "4"]
     with serve(app) as base:
-        argv += ["--comms-base-url", base]
-        proc = subprocess.Popen(
-            argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        proc = start_plain_pytest(
+            base, report, tmp_path, "--comms-timeout", "120", "--comms-workers", "4"
         )
         try:
             wait_for(lambda: app.requests >= 34 or proc.poll() is not None)
