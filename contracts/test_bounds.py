@@ -141,6 +141,26 @@ def _anchor_ids(ref: Snapshot, t: int) -> list[str]:
     return [oid for oid in ref.order if ref.created.get(oid) == t]
 
 
+def plan_ahead(comms, wanted) -> None:
+    """Every probe window of the selected tests, sent ahead on idle lanes (lanes.py): each is
+    one pageSize=1000 request whose query follows from the reference walk alone, so against a
+    distant target the windows wait for their answers together, not one after another."""
+    ref = reference(comms)
+    for kind in wanted.values("test_bounds_around_an_item", "kind"):
+        for probe in probes(ref, kind, ANCHORS.index(kind) * len(WINDOWS)):
+            comms.ahead_get(_window_params(probe.query))
+    if "test_offsets_around_an_item" in wanted:
+        t = _offsets_anchor(ref)
+        if t is not None:
+            for minutes in (0, *OFFSETS):
+                comms.ahead_get(_window_params(_offset_window(t, minutes)))
+
+
+def _window_params(q: Query) -> list[tuple[str, str]]:
+    """A probe window's request: the window and one page large enough for it."""
+    return [*q.params(), ("pageSize", "1000")]
+
+
 @pytest.mark.clause("FILTER-SOUND", "FILTER-COMPLETE", "DATE-FORMAT")
 @pytest.mark.parametrize("kind", ANCHORS)
 def test_bounds_around_an_item(comms, kind):
@@ -154,7 +174,7 @@ def test_bounds_around_an_item(comms, kind):
     failed: list[Finding] = []
     for probe in found:  # independent requests: every window is judged, then all findings
         q = probe.query
-        params = [*q.params(), ("pageSize", "1000")]
+        params = _window_params(q)
         seen: list[Walk] = []
 
         def run(params=params, q=q, seen=seen) -> Walk:
@@ -192,6 +212,15 @@ def _note_inclusivity(comms, ref: Snapshot, probe: Probe, w: Walk) -> None:
 OFFSETS = [330, -210, -570, 345, 765, -59, 840, -720, 1439, -1439]
 
 
+def _offsets_anchor(ref: Snapshot) -> int | None:
+    return anchor_instant(ref, "whole second") or anchor_instant(ref, "fraction")
+
+
+def _offset_window(t: int, minutes: int) -> Query:
+    """0.5 s on either side of ``t``, written with the offset ``minutes`` and 9 digits."""
+    return Query(start=write_instant(t - HALF, minutes, 9), end=write_instant(t + HALF, minutes, 9))
+
+
 @pytest.mark.clause("DATE-FORMAT", "FILTER-SOUND")
 def test_offsets_around_an_item(comms):
     """A window 0.5 s on either side of an item, written with Z and then with offsets east
@@ -200,14 +229,13 @@ def test_offsets_around_an_item(comms):
     (sign on the hours only, ignored, read as local time) moves the window off the item,
     under every seed."""
     ref = reference(comms)
-    t = anchor_instant(ref, "whole second") or anchor_instant(ref, "fraction")
+    t = _offsets_anchor(ref)
     if t is None:
         pytest.skip(f"the reference walk ({len(ref.order)} operations) has no usable createdAt")
-    lo, hi = t - HALF, t + HALF
 
     def fetch(minutes: int) -> tuple[Query, Exchange, list[str] | None]:
-        q = Query(start=write_instant(lo, minutes, 9), end=write_instant(hi, minutes, 9))
-        ex = comms.get([*q.params(), ("pageSize", "1000")])
+        q = _offset_window(t, minutes)
+        ex = comms.get(_window_params(q))
         judge(comms, ex)  # 200 for a valid date, never 5xx, no item 1 ms outside
         return q, ex, page_ids(ex)
 
