@@ -249,7 +249,7 @@ def _gone(pid: int) -> bool:
 @pytest.mark.skipif(os.name != "posix" or not Path("/proc").is_dir(), reason="needs /proc")
 def test_background_children_are_ended(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
-    script = f"sleep 300 & echo $! > {pidfile}; exit 1"
+    script = f"sleep 300 & echo $! > {pidfile}; exit 0"  # no request: graded, not refused
     run_kit(["bash", "-c", script], ["empty"])
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 5
@@ -376,6 +376,20 @@ def test_cli_usage_errors(capsys: pytest.CaptureFixture) -> None:
     assert main(["check-client"]) == 2
     assert main(["check-client", "--list"]) == 0
     assert "throttle-429-date" in capsys.readouterr().out
+
+
+def test_a_driver_that_fails_before_any_request_is_a_usage_error(capsys) -> None:
+    """Breaker, 2026-11-30: a driver that crashed at start (an import error, a wrong path) was
+    graded 28 times, each "CLIENT-FOLLOW-NEXT: the client made no request". The first run
+    failing with no request is the command's fault: one line, exit 2, its stderr quoted."""
+    crash = "import sys; sys.exit('ModuleNotFoundError: No module named mysdk')"
+    assert main(["check-client", "--", sys.executable, "-c", crash]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "made no request and exited 1" in err and "No module named mysdk" in err
+    # exiting 0 without a request is the client's fault (a silent empty list): graded
+    assert main(["check-client", "--scenario", "multi-page", "--", sys.executable, "-c", ""]) == 1
+    assert "CLIENT-FOLLOW-NEXT" in capsys.readouterr().out
 
 
 # ---- recorder, serve --scenario, respx -----------------------------------------------------------

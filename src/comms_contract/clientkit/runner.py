@@ -424,6 +424,15 @@ def run_kit(
                 finally:
                     switch.app = None
                 log = built.server.log
+                if not report.results and not log.hits and run.exit_code not in (0, None):
+                    # the very first run failed before any request: the command, not the
+                    # client's paging, is broken; grading it 28 times would say
+                    # CLIENT-FOLLOW-NEXT 28 times (every scenario needs a first request)
+                    raise UsageError(
+                        f"the driver command made no request and {run.describe()} in the "
+                        f"first scenario ({sc.name}): check the command and that it reads "
+                        "COMMS_BASE_URL (docs/sdk-authors.md)"
+                    )
                 result = grade(sc, built, log.hits, run, log.dropped, zone if sc.zoned else "")
                 report.results.append(result)
                 if progress is not None:
