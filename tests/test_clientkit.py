@@ -382,11 +382,12 @@ def test_a_driver_that_fails_before_any_request_is_a_usage_error(capsys) -> None
     """Breaker, 2026-11-30: a driver that crashed at start (an import error, a wrong path) was
     graded 28 times, each "CLIENT-FOLLOW-NEXT: the client made no request". The first run
     failing with no request is the command's fault: one line, exit 2, its stderr quoted."""
-    crash = "import sys; sys.exit('ModuleNotFoundError: No module named mysdk')"
+    crash = "import sys; sys.exit('\\x1b]0;pwn\\x07ModuleNotFoundError: No module named mysdk')"
     assert main(["check-client", "--", sys.executable, "-c", crash]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0, err
     assert "made no request and exited 1" in err and "No module named mysdk" in err
+    assert "\x1b" not in err and "\\x1b]0;pwn" in err  # its stderr, control characters escaped
     # exiting 0 without a request is the client's fault (a silent empty list): graded
     assert main(["check-client", "--scenario", "multi-page", "--", sys.executable, "-c", ""]) == 1
     assert "CLIENT-FOLLOW-NEXT" in capsys.readouterr().out

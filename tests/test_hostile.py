@@ -331,3 +331,64 @@ def test_a_null_field_is_shown_as_json_in_a_finding() -> None:
     assert field_text({}, "id") == "(no id)" and field_text(5, "id") == "(no id)"
     assert field_text({"id": "PN1"}, "id") == "PN1"
     assert field_text({"id": "x" * 100}, "id").endswith("...")
+
+
+CONTROL = "\x1b[2J\x1b[31mPWNED\x1b]0;title\x07\r\r\u2028"
+
+
+def _ids_with_control_characters(response: Response) -> Response:
+    """Every id carries a screen clear, a colour, a window-title sequence, CRs and U+2028."""
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return response
+    if isinstance(body, dict) and isinstance(body.get("operations"), list):
+        for op in body["operations"]:
+            if isinstance(op, dict):
+                op["id"] = CONTROL + "x" * 50
+    h = {k: v for k, v in response.headers.items() if k != "content-length"}
+    return Response(json.dumps(body).encode(), status_code=response.status_code, headers=h)
+
+
+def test_control_characters_from_the_target_never_reach_a_report_raw(tmp_path) -> None:
+    """Breaker, 2026-11-30: ids holding ESC/BEL/CR reached the terminal raw (IDS-UNIQUE,
+    WALK-EXACTLY-ONCE: the screen cleared, the window title set) and made the JUnit XML
+    unparsable (XML 1.0 forbids them). Findings escape control characters as they are made."""
+    import xml.etree.ElementTree as ET
+
+    from comms_contract.catalog import Policy
+    from comms_contract.cli import run_suite
+    from comms_contract.http import ClientSettings, Target
+    from comms_contract.profiles import PROFILES
+    from comms_contract.server.app import Credentials
+    from comms_contract.session import RunConfig
+
+    class Hostile(ReferenceServer):
+        def respond(self, request: Request) -> Response:
+            return _ids_with_control_characters(super().respond(request))
+
+    creds = Credentials()
+    config = RunConfig(
+        target=Target(None, creds.account_id, creds.auth_token),
+        profile=PROFILES["quick"],
+        seed=3,
+        policy=Policy(),
+        client=ClientSettings(max_wait=0.01),
+        app=Hostile(seed=1),
+        report_json=str(tmp_path / "r.json"),
+        junit_xml=str(tmp_path / "r.xml"),
+        report_html=str(tmp_path / "r.html"),
+    )
+    code, session = run_suite(config)
+    assert code == 1
+    from comms_contract.report import terminal_lines
+
+    text = "\n".join(terminal_lines(session, width=80))
+    assert "PWNED" in text and "\\x1b[2J" in text  # shown, escaped
+    for where, content in {
+        "terminal": text.replace("\n", ""),
+        "html": (tmp_path / "r.html").read_text(),
+        "junit": (tmp_path / "r.xml").read_text(),
+    }.items():
+        assert not any(ch in content for ch in "\x1b\x07\r\u2028"), where
+    ET.parse(tmp_path / "r.xml")  # noqa: S314 - parses (our own file)

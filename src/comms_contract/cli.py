@@ -27,6 +27,7 @@ from comms_contract.config import (
 from comms_contract.http import ConfigError
 from comms_contract.interrupt import SIGNALS, RunInterrupted, signals_end_run
 from comms_contract.interrupt import exit_code as interrupt_exit_code
+from comms_contract.printable import printable
 from comms_contract.server.app import Credentials
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
@@ -291,7 +292,7 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
     try:
         config = run_config_from_args(args)
     except (ConfigError, ValueError, argparse.ArgumentTypeError) as exc:
-        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        print(f"comms-contract: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     if config.target.unredacted_warning:  # no silent leak: a token too short to mask
         print(f"comms-contract: warning: {config.target.unredacted_warning}", file=sys.stderr)
@@ -337,7 +338,7 @@ def print_report(session, *, verbose: bool = False) -> None:
 
     ledger = session.ledger
     for err in session.errors:
-        print(f"comms-contract: error: {err}", file=sys.stderr)
+        print(f"comms-contract: error: {printable(str(err))}", file=sys.stderr)
     sys.stderr.flush()
     observed = any(ledger.checked.values()) or ledger.findings
     if session.errors and not observed:
@@ -366,7 +367,7 @@ def cmd_check_client(args: argparse.Namespace) -> int:
         if args.report_json:
             check_report_path(args.report_json, "--report-json")
     except ConfigError as exc:
-        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        print(f"comms-contract: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     try:
         report = run_kit(
@@ -376,7 +377,7 @@ def cmd_check_client(args: argparse.Namespace) -> int:
         print(f"comms-contract: interrupted by {exc.signal_name}", file=sys.stderr)
         return interrupt_exit_code(exc.signum)
     except UsageError as exc:
-        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        print(f"comms-contract: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     for line in report.terminal_lines(colour=colour):
         print(line)
@@ -403,7 +404,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_report_path(args.request_log, "--request-log")
         sock = listen.bind(args.host, args.port)
     except ConfigError as exc:
-        print(f"comms-contract: error: {exc}", file=sys.stderr)
+        print(f"comms-contract: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     creds = Credentials(args.account_id, args.auth_token)
     if args.scenario:

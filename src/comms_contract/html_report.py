@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from comms_contract.printable import printable
 from comms_contract.redact import redact
 from comms_contract.report import document, shorten_runs
 from comms_contract.session import ContractSession
@@ -67,14 +68,14 @@ footer { margin-top:28px; color:var(--muted); font-size:12px; }
 
 
 def _e(value: Any) -> str:
-    return html.escape(redact(str(value)), quote=True)
+    return html.escape(printable(redact(str(value))), quote=True)
 
 
 def _short(value: Any) -> str:
     """Scrubbed first, then long unbroken values (a pageToken of thousands of characters)
     shortened in place, then escaped: never cut before scrubbing, a cut could hide a secret
     from the redactor."""
-    return html.escape(shorten_runs(redact(str(value))), quote=True)
+    return html.escape(printable(shorten_runs(redact(str(value)))), quote=True)
 
 
 def evidence_lines(c: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from comms_contract.catalog import Policy, clauses
+from comms_contract.printable import printable
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Observed:
     body: str = ""
     curl: str = ""
 
+    def __post_init__(self) -> None:
+        for name in ("url", "content_type", "body", "curl"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -56,6 +61,12 @@ class Finding:
     advisory: bool = False  # a SHOULD-not inside a MUST clause (e.g. next == "")
     exchange: Observed | None = None
     test: str = ""
+
+    def __post_init__(self) -> None:
+        # target values quoted in the words reach terminals, JUnit XML and HTML: escaped
+        # here, once, where the finding is made (printable.py)
+        object.__setattr__(self, "message", printable(self.message))
+        object.__setattr__(self, "evidence", tuple(printable(e) for e in self.evidence))
 
 
 # findings shown in one exception message (pytest prints it for -v runs and plain pytest runs)
@@ -296,12 +307,14 @@ class Ledger:
 
     @_locked
     def skip(self, clause: str, reason: str) -> None:
+        reason = printable(reason)
         if self.wants(clause) and reason not in self.skips.setdefault(clause, []):
             self.skips[clause].append(reason)
 
     @_locked
     def note(self, clause: str, text: str) -> None:
         """An observation for a FREE clause (which of the allowed behaviours the target showed)."""
+        text = printable(text)
         if self.wants(clause) and text not in self.notes.setdefault(clause, []):
             self.notes[clause].append(text)
 
@@ -309,6 +322,7 @@ class Ledger:
     def notice(self, clause: str, text: str) -> None:
         """Something a person must read whatever the verdict (the target echoed the
         credentials): reports and the terminal show it whole, never cut to fit a row."""
+        text = printable(text)
         if text not in self.notices.setdefault(clause, []):
             self.notices[clause].append(text)
         self.touched.add(clause)

@@ -18,6 +18,7 @@ from typing import Any
 
 from comms_contract import OPERATIONS_PATH, __version__
 from comms_contract.ledger import ClauseResult, Finding, Ledger, kind
+from comms_contract.printable import xml_safe
 from comms_contract.redact import redact
 from comms_contract.session import ContractSession
 
@@ -213,6 +214,10 @@ def write_junit(session: ContractSession, path: str) -> None:
         text = f"the run was interrupted by {doc['interrupted']}: its results are incomplete"
         case = ET.SubElement(suite, "testcase", classname="comms_contract", name="interrupted")
         ET.SubElement(case, "error", message=text, type="interrupted")
+    for element in suite.iter():  # a last guard: XML 1.0 cannot carry most C0 characters
+        element.text = xml_safe(element.text) if element.text else element.text
+        for key, value in element.attrib.items():
+            element.attrib[key] = xml_safe(value)
     _ensure_parent(path)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 

@@ -38,6 +38,7 @@ from comms_contract.clientkit.grader import DriverRun, ScenarioResult, grade
 from comms_contract.clientkit.scenarios import SCENARIOS, Scenario, ScenarioServer, scenario
 from comms_contract.interrupt import SIGNALS, signals_end_run
 from comms_contract.loopback import LoopbackServer
+from comms_contract.printable import printable
 from comms_contract.redact import REDACTOR, redact
 from comms_contract.server.app import Credentials
 
@@ -256,7 +257,9 @@ def run_driver(
             exit_code=None if (timed_out or cut) else proc.returncode,
             timed_out=timed_out,
             output=_read(out).splitlines(),
-            stderr_tail=redact(_read(err))[-4000:],  # redact, then cut
+            # redact, escape control characters line by line (a driver's ESC codes would
+            # reach the user's terminal inside a verdict), then cut
+            stderr_tail="\n".join(map(printable, redact(_read(err)).splitlines()))[-4000:],
             duration=time.monotonic() - started,
             cut=cut,
             cut_kind=cut_kind,
@@ -330,6 +333,7 @@ class KitReport:
 
     def terminal_lines(self, colour: bool = False) -> list[str]:
         def paint(text: str, status: str) -> str:
+            text = printable(text)  # the driver's output and stderr, escaped before colouring
             code = {"pass": "32", "fail": "31", "n/a": "90", "advisory": "33"}.get(status, "0")
             return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
@@ -344,10 +348,10 @@ class KitReport:
                 if v.status in ("fail", "advisory"):
                     tag = "" if v.status == "fail" else "advisory: "
                     lines.append(paint(f"     {tag}{v.id}: {v.message}", v.status))
-                    lines.extend(f"         {e}" for e in v.evidence)
+                    lines.extend(printable(f"         {e}") for e in v.evidence)
             for note in r.notes:
-                lines.append(f"     note: {note}")
-        lines.extend(f"note: {note}" for note in self.notes)
+                lines.append(printable(f"     note: {note}"))
+        lines.extend(printable(f"note: {note}") for note in self.notes)
         lines.append("")
         lines.append("clauses:")
         for row in self.clause_summary():
