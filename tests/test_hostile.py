@@ -305,8 +305,11 @@ REASONS = {
         _body(b'{"operations": [], "pagination": {"pageSize": 1e400}}'),
         "the number 1e400 is beyond the range of a double",
     ),
-    "latin-1 bytes": (_body(b'{"operations": ["\xe9"]}'), "not UTF-8"),
-    "html page": (_body(b"<html>oops</html>"), "Expecting value at byte 0; body: '<html>"),
+    "latin-1 bytes": (_body(b'{"operations": ["\xe9"]}'), "the byte 0xe9 at offset 17 is invalid"),
+    # json.loads(bytes) reads UTF-16 and UTF-32 too: a UTF-16 page passed (breaker)
+    "utf-16": (_body('{"operations": [], "pagination": {}}'.encode("utf-16")), "not UTF-8"),
+    "utf-8 byte order mark": (_body(b'\xef\xbb\xbf{"operations": []}'), "byte order mark"),
+    "html page": (_body(b"<html>oops</html>"), "Expecting value at character 0; body: '<html>"),
 }
 
 

@@ -8,6 +8,7 @@ record of every exchange that can be replayed as a curl command without credenti
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import email.utils
 import ipaddress
@@ -223,16 +224,25 @@ def decode_json(body: bytes) -> Any:
     recurse into it."""
     if not body or body.isspace():
         raise BodyError("the body is empty" if not body else "the body is only whitespace")
+    if body.startswith(codecs.BOM_UTF8):
+        raise BodyError("it starts with a byte order mark (RFC 8259 section 8.1: MUST NOT)")
     try:
-        value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        # decoded as UTF-8 here: json.loads(bytes) would also accept UTF-16 and UTF-32, which
+        # RFC 8259 section 8.1 rules out for JSON exchanged between systems
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(
+            f"not UTF-8 (RFC 8259 section 8.1): the byte 0x{body[exc.start]:02x} at offset "
+            f"{exc.start} is invalid"
+        ) from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise BodyError("JSON nested too deeply to parse") from None
     except BodyError:
         raise
-    except UnicodeDecodeError as exc:
-        raise BodyError(f"not UTF-8 (RFC 8259 section 8.1): byte {exc.start} is invalid") from None
     except json.JSONDecodeError as exc:
-        raise BodyError(f"not JSON: {exc.msg} at byte {exc.pos}") from None
+        raise BodyError(f"not JSON: {exc.msg} at character {exc.pos}") from None
     except ValueError as exc:  # int(): CPython's integer string conversion limit
         if "digits" in str(exc):
             raise BodyError(
