@@ -119,6 +119,14 @@ FAULTY = [
 ]
 
 
+def test_items_never_served_are_not_charged_to_tolerance() -> None:
+    """Breaker, 2026-11-30: a client reading page 1 only was told it "dropped" PAUSED items
+    (CLIENT-TOLERANT) that sat on pages it never fetched; the fault is CLIENT-FOLLOW-NEXT's."""
+    report = run_kit(driver("first_page_only.py"), ["unknown-fields"], timeout=20, zones=EAST)
+    assert "CLIENT-FOLLOW-NEXT" in report.failed
+    assert "CLIENT-TOLERANT" not in report.failed, "\n".join(report.terminal_lines())
+
+
 # A random ±20 % jitter is early in about 4 of 10 waits even when a loaded machine delays its
 # timers by tens of milliseconds: 16 waits (both zones) miss it with probability below 1e-3.
 RANDOM_JITTER = {"jitter_20.py", "node_jitter.mjs"}
