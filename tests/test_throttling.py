@@ -198,17 +198,23 @@ def test_per_request_timeout(capsys):
 
 def test_waited_is_wall_time_not_the_lanes_waits_summed():
     """Breaker, 2026-11-30: "waited 215.0 s" in a 168 s run, the lanes' waits for the same
-    Retry-After added up. Overlapping pauses count once; separate ones add."""
+    Retry-After added up; and "waited 300.1 s" in an interrupted 285 s run, a pause counted
+    whole as soon as it was set. Overlapping pauses count once, a running one up to now."""
     from comms_contract.lanes import Lanes
 
     now = [100.0]
     lanes = Lanes(8, clock=lambda: now[0])
-    for _ in range(8):  # eight lanes get the same 5 s Retry-After at once
+    for _ in range(8):  # eight lanes get the same 5 s Retry-After at once (until 105)
         lanes.pause(5.0)
-    assert lanes.paused == pytest.approx(5.0)
-    now[0] += 3.0
-    lanes.pause(5.0)  # 3 s later: 3 more seconds held off (until 108), not 5
+    now[0] = 103.0
+    assert lanes.paused == pytest.approx(3.0)  # so far
+    lanes.pause(5.0)  # until 108: 3 more seconds held off, not 5
+    now[0] = 108.0
     assert lanes.paused == pytest.approx(8.0)
-    now[0] += 10.0
-    lanes.pause(1.0)  # after the pause ended: a new one
+    now[0] = 120.0
+    lanes.pause(1.0)  # after the pause ended: a new one, counted as it elapses
+    assert lanes.paused == pytest.approx(8.0)
+    now[0] = 120.25
+    assert lanes.paused == pytest.approx(8.25)  # interrupted now: 0.25 s of it was waited
+    now[0] = 125.0
     assert lanes.paused == pytest.approx(9.0)

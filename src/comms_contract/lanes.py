@@ -67,7 +67,7 @@ class Lanes:
         self._active = 0
         self._next_send = 0.0  # rate limit: the earliest time the next request may leave
         self._paused_until = 0.0  # Retry-After: no lane sends before this
-        self.paused = 0.0  # seconds of wall time the run held off for Retry-After (a union)
+        self._paused_total = 0.0  # every pause set so far, overlaps counted once
         self._since_change = 0
         self._cond = threading.Condition()
         self._pool: ThreadPoolExecutor | None = None
@@ -117,13 +117,21 @@ class Lanes:
                 self._since_change = 0
             self._cond.notify_all()
 
+    @property
+    def paused(self) -> float:
+        """Seconds of wall time the run has held off for Retry-After so far: overlapping
+        pauses of several lanes count once, and a pause still running counts only up to now
+        (an interrupted run reported "waited 300.1 s" in 285 s)."""
+        with self._cond:
+            return self._paused_total - max(0.0, self._paused_until - self.clock())
+
     def pause(self, seconds: float) -> None:
         """Honour a Retry-After for every lane: nobody sends for ``seconds``."""
         with self._cond:
             now = self.clock()
             until = now + seconds
             # wall time held off: overlapping pauses of several lanes count once
-            self.paused += max(0.0, until - max(now, self._paused_until))
+            self._paused_total += max(0.0, until - max(now, self._paused_until))
             self._paused_until = max(self._paused_until, until)
 
     # ---- running independent work -----------------------------------------------------------
