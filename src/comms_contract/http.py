@@ -629,6 +629,7 @@ class _Lane:
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": "comms-contract", "Accept-Encoding": ACCEPT_ENCODING},
+            event_hooks={"response": [_shelve_unusable_location]},
         )
 
     def cancel_from_outside(self) -> None:
@@ -930,6 +931,9 @@ class ContractClient:
 
         async def exchange() -> tuple[httpx.Response, bytes, str | None]:
             response = await lane.http.send(request, auth=auth, stream=True)
+            shelved = getattr(response, SHELVED_LOCATION, None)
+            if shelved is not None:  # the answer as the target sent it
+                response.headers["location"] = shelved
             try:
                 body, error = await _read_body(response, self.settings.max_body)
             finally:
@@ -954,6 +958,29 @@ def _raised_by_http_stack(exc: BaseException) -> bool:
         return False
     parts = Path(tb.tb_frame.f_code.co_filename).parts
     return any(p in _HTTP_STACK or p in (f"{m}.py" for m in _HTTP_STACK) for p in parts[-3:])
+
+
+SHELVED_LOCATION = "_comms_contract_location"
+
+
+async def _shelve_unusable_location(response: httpx.Response) -> None:
+    """httpx builds the redirect request of a 3xx even when it does not follow redirects,
+    and a Location it cannot turn into a URL (``javascript:alert(1)``, ``http://[::1``)
+    raises from ``send``, losing a complete, well-formed answer. Such a Location is taken off
+    before httpx looks (and put back by ``_fetch``), so the 3xx is judged like any other:
+    "got 302, not 200" under the check's own clause, not NO-5XX."""
+    location = response.headers.get("location")
+    if location is None or not response.has_redirect_location:
+        return
+    try:
+        url = httpx.URL(location)
+        if url.scheme and not url.host:
+            url = url.copy_with(host=response.request.url.host)
+        if url.is_relative_url:
+            response.request.url.join(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        setattr(response, SHELVED_LOCATION, location)
+        del response.headers["location"]
 
 
 def _error_text(exc: Exception) -> str:
