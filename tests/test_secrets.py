@@ -316,16 +316,23 @@ def test_kit_masks_a_users_token_a_driver_prints(monkeypatch):
 
     user_token = "user-staging-token-8e1f0c2d9b"
     monkeypatch.setenv("COMMS_AUTH_TOKEN", user_token)
+    from comms_contract.clientkit import UsageError
+
     driver = (
         "import os, sys\n"
         f"print('found {user_token}', os.environ['COMMS_AUTH_TOKEN'], file=sys.stderr)\n"
         f"print('{user_token}')\n"
-        "sys.exit(3)\n"
+        "sys.exit(int(sys.argv[1]))\n"
     )
-    report = run_kit([sys.executable, "-c", driver], ["multi-page"], timeout=60)
+    # exit 0 without a request: graded (CLIENT-FOLLOW-NEXT), what it printed in the reports
+    report = run_kit([sys.executable, "-c", driver, "0"], ["multi-page"], timeout=60)
     text = json.dumps(report.to_json()) + "\n".join(report.terminal_lines())
     assert report.code == 1 and "[REDACTED]" in text
     assert "8e1f0c2d9b" not in text and "user-staging" not in text
+    # exit 3 without a request: a usage error quoting its stderr, masked too
+    with pytest.raises(UsageError) as refused:
+        run_kit([sys.executable, "-c", driver, "3"], ["multi-page"], timeout=60)
+    assert "[REDACTED]" in str(refused.value) and "8e1f0c2d9b" not in str(refused.value)
     assert os.environ["COMMS_AUTH_TOKEN"] == user_token  # the user's own, untouched
 
 
