@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from comms_contract.catalog import Policy
 from comms_contract.cli import run_suite
@@ -91,12 +92,14 @@ def run_against(
     probe_methods: bool = False,
     extra_args: Iterable[str] = (),
     verdict_only: bool = False,
+    reports: Path | None = None,
     **client: float | int | None,
 ) -> Outcome:
     """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout.
 
     ``verdict_only``: stop at the first failing contract test and shrink nothing (the
-    verdict, cheaply: for running many servers under many seeds)."""
+    verdict, cheaply: for running many servers under many seeds). ``reports``: a folder that
+    gets report.json, junit.xml and report.html."""
     creds = Credentials()
     config = RunConfig(
         target=Target(None, creds.account_id, creds.auth_token),
@@ -108,6 +111,9 @@ def run_against(
         probe_methods=probe_methods,
         app=app,
         shrink=False if verdict_only else None,
+        report_json=str(reports / "report.json") if reports else None,
+        junit_xml=str(reports / "junit.xml") if reports else None,
+        report_html=str(reports / "report.html") if reports else None,
     )
     stop = ["-x"] if verdict_only else []
     code, session = run_suite(config, extra_args=[*stop, *extra_args])

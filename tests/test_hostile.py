@@ -278,8 +278,8 @@ def test_found_by_the_fuzz(name: str) -> None:
     assert out.code == 1
 
 
-def _statuses_become_lists(response: Response) -> Response:
-    """Every operation's ``status`` a JSON array (schema-invalid, and unhashable in Python)."""
+def _each_operation(response: Response, edit) -> Response:
+    """``response`` with ``edit(op)`` applied to every operation object of a list page."""
     try:
         body = json.loads(response.body)
     except ValueError:
@@ -287,9 +287,14 @@ def _statuses_become_lists(response: Response) -> Response:
     if isinstance(body, dict) and isinstance(body.get("operations"), list):
         for op in body["operations"]:
             if isinstance(op, dict):
-                op["status"] = [op.get("status")]
+                edit(op)
     h = {k: v for k, v in response.headers.items() if k != "content-length"}
     return Response(json.dumps(body).encode(), status_code=response.status_code, headers=h)
+
+
+def _statuses_become_lists(response: Response) -> Response:
+    """Every operation's ``status`` a JSON array (schema-invalid, and unhashable in Python)."""
+    return _each_operation(response, lambda op: op.update(status=[op.get("status")]))
 
 
 def test_a_list_where_a_status_belongs_is_a_finding_not_a_crash() -> None:
@@ -353,18 +358,9 @@ def test_a_null_field_is_shown_as_json_in_a_finding() -> None:
 CONTROL = "\x1b[2J\x1b[31mPWNED\x1b]0;title\x07\r\r\u2028"
 
 
-def _ids_with_control_characters(response: Response) -> Response:
-    """Every id carries a screen clear, a colour, a window-title sequence, CRs and U+2028."""
-    try:
-        body = json.loads(response.body)
-    except ValueError:
-        return response
-    if isinstance(body, dict) and isinstance(body.get("operations"), list):
-        for op in body["operations"]:
-            if isinstance(op, dict):
-                op["id"] = CONTROL + "x" * 50
-    h = {k: v for k, v in response.headers.items() if k != "content-length"}
-    return Response(json.dumps(body).encode(), status_code=response.status_code, headers=h)
+def _control_characters_in_id(op: dict) -> None:
+    """A screen clear, a colour, a window-title sequence, CRs and U+2028 in the id."""
+    op["id"] = CONTROL + "x" * 50
 
 
 def test_control_characters_from_the_target_never_reach_a_report_raw(tmp_path) -> None:
@@ -373,30 +369,12 @@ def test_control_characters_from_the_target_never_reach_a_report_raw(tmp_path) -
     unparsable (XML 1.0 forbids them). Findings escape control characters as they are made."""
     import xml.etree.ElementTree as ET
 
-    from comms_contract.catalog import Policy
-    from comms_contract.cli import run_suite
-    from comms_contract.http import ClientSettings, Target
-    from comms_contract.profiles import PROFILES
-    from comms_contract.server.app import Credentials
-    from comms_contract.session import RunConfig
-
     class Hostile(ReferenceServer):
         def respond(self, request: Request) -> Response:
-            return _ids_with_control_characters(super().respond(request))
+            return _each_operation(super().respond(request), _control_characters_in_id)
 
-    creds = Credentials()
-    config = RunConfig(
-        target=Target(None, creds.account_id, creds.auth_token),
-        profile=PROFILES["quick"],
-        seed=3,
-        policy=Policy(),
-        client=ClientSettings(max_wait=0.01),
-        app=Hostile(seed=1),
-        report_json=str(tmp_path / "r.json"),
-        junit_xml=str(tmp_path / "r.xml"),
-        report_html=str(tmp_path / "r.html"),
-    )
-    code, session = run_suite(config)
+    run = run_against(Hostile(seed=1), seed=3, max_wait=0.01, reports=tmp_path)
+    code, session = run.code, run.session
     assert code == 1
     from comms_contract.report import terminal_lines
 
@@ -404,8 +382,8 @@ def test_control_characters_from_the_target_never_reach_a_report_raw(tmp_path) -
     assert "PWNED" in text and "\\x1b[2J" in text  # shown, escaped
     for where, content in {
         "terminal": text.replace("\n", ""),
-        "html": (tmp_path / "r.html").read_text(),
-        "junit": (tmp_path / "r.xml").read_text(),
+        "html": (tmp_path / "report.html").read_text(),
+        "junit": (tmp_path / "junit.xml").read_text(),
     }.items():
         assert not any(ch in content for ch in "\x1b\x07\r\u2028"), where
-    ET.parse(tmp_path / "r.xml")  # noqa: S314 - parses (our own file)
+    ET.parse(tmp_path / "junit.xml")  # noqa: S314 - parses (our own file)

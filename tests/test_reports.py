@@ -17,16 +17,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from harness import run_against
 
 from comms_contract import catalog
-from comms_contract.catalog import Policy
-from comms_contract.cli import run_suite
 from comms_contract.html_report import render
-from comms_contract.http import ClientSettings, Target
-from comms_contract.profiles import PROFILES
 from comms_contract.server import ReferenceServer
-from comms_contract.server.app import ApiError, Credentials
-from comms_contract.session import RunConfig
+from comms_contract.server.app import ApiError
 
 # an Authorization value a hostile server echoed (base64 of a made-up "ABC:def")
 ECHOED = base64.b64encode(b"ABC:def").decode()
@@ -46,21 +42,8 @@ class FiveHundredOnStatus(ReferenceServer):
 @pytest.fixture(scope="module")
 def failing_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    creds = Credentials()
-    config = RunConfig(
-        target=Target(None, creds.account_id, creds.auth_token),
-        profile=PROFILES["quick"],
-        seed=7,
-        policy=Policy(),
-        selected=frozenset(CLAUSES),
-        client=ClientSettings(max_wait=0.01),
-        app=FiveHundredOnStatus(),
-        report_json=str(out / "report.json"),
-        junit_xml=str(out / "junit.xml"),
-        report_html=str(out / "report.html"),
-    )
-    code, session = run_suite(config)
-    return code, session, out
+    run = run_against(FiveHundredOnStatus(), clauses=CLAUSES, seed=7, max_wait=0.01, reports=out)
+    return run.code, run.session, out
 
 
 def test_json_report_structure(failing_run):
