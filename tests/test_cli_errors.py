@@ -135,6 +135,14 @@ def test_a_folder_given_as_the_configuration_file_is_named_as_a_folder(capsys, t
     assert_clear_error(code, out, err, elapsed, "is a folder", str(tmp_path))
 
 
+def test_a_device_given_as_the_configuration_file_is_not_said_to_be_missing(capsys):
+    """Breaker, 2026-11-30: ``--config /dev/null`` said "does not exist"."""
+    code, out, err, elapsed = run_cli(
+        capsys, "--base-url", "http://127.0.0.1:9", "--config", "/dev/null"
+    )
+    assert_clear_error(code, out, err, elapsed, "is not a regular file", "/dev/null")
+
+
 def test_an_unreachable_target_is_named_before_the_suite_is_collected(capsys, monkeypatch):
     """The preflight runs before collection: a connection error costs no collection time."""
     import _pytest.main

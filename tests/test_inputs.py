@@ -106,6 +106,7 @@ def test_numeric_and_choice_options_out_of_range(capsys, target, option, value, 
         # urlsplit read "127.0.0.1" as no scheme and echoed '://127.0.0.1:18000'
         ("127.0.0.1:18000", "'127.0.0.1:18000' has no scheme; write it in full, e.g. http://127"),
         ("comms.example.com", "'comms.example.com' has no scheme"),
+        ("//127.0.0.1:18610", "'//127.0.0.1:18610' has no scheme"),  # was '://127.0.0.1:18610'
     ],
 )
 def test_base_url_parsed_before_any_request(capsys, target, url, needle):

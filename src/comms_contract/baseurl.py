@@ -60,10 +60,10 @@ def check_base_url(url: str, *, source: str = "--base-url") -> SplitResult:
             "secret); give the API root, e.g. https://comms.twilio.com"
         )
     shown = redact(f"{parts.scheme}://{parts.netloc}{parts.path}")  # a token in the path
-    if _SCHEMELESS.fullmatch(url):  # host[:port][/path]: urlsplit reads no or a wrong scheme
+    if not parts.scheme or _SCHEMELESS.fullmatch(url):  # host[:port], //host: no scheme
         raise ConfigError(
             f"{source} {redact(url)!r} has no scheme; write it in full, e.g. "
-            f"http://{redact(url)} or https://comms.twilio.com"
+            f"http://{redact(url).lstrip('/')} or https://comms.twilio.com"
         )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(

@@ -60,7 +60,8 @@ def resolve(text: str, *, flag: str = "clause id") -> str:
     wanted = text.strip().upper()
     if wanted in ids:
         return ids[wanted]
-    close = difflib.get_close_matches(wanted, list(ids), n=3, cutoff=0.6)
+    # 0.75: "NOPE" is 0.67 like "ENVELOPE", which is no suggestion; "SIZE-RANG" is 0.95
+    close = difflib.get_close_matches(wanted, list(ids), n=3, cutoff=0.75)
     hint = f"; did you mean {' or '.join(ids[c] for c in close)}?" if close else ""
     shown = text if len(text) <= 40 else text[:37] + "..."
     raise ValueError(f"{flag}: unknown clause id {shown!r}{hint} (see 'comms-contract clauses')")

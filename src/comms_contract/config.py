@@ -228,8 +228,12 @@ def find(explicit: str | None, cwd: Path | None = None) -> tuple[Path, dict[str,
                 f"configuration file {explicit} is a folder: name the file itself "
                 "(comms-contract.toml, or a pyproject.toml with [tool.comms-contract])"
             )
-        if not path.is_file():
+        if not path.exists():
             raise ConfigFileError(f"configuration file {explicit} does not exist")
+        if not path.is_file():  # /dev/null, a pipe, a socket
+            raise ConfigFileError(
+                f"configuration file {explicit} is not a regular file: name a TOML file"
+            )
         return path, _table(path)
     own = here / "comms-contract.toml"
     if own.is_file():
