@@ -748,7 +748,14 @@ class ContractClient:
             asyncio.get_running_loop()
         except RuntimeError:
             lane = self._lane()
-            return lane.loop.run_until_complete(fetch(lane))
+            work = fetch(lane)
+            try:
+                return lane.loop.run_until_complete(work)
+            except BaseException:
+                # refused before it started (a closed loop at the end of a stopped run): close
+                # it, or Python prints "coroutine ... was never awaited" at exit (breaker)
+                work.close()
+                raise
         with self._lock:
             if self._worker is None:
                 self._worker = ThreadPoolExecutor(1, thread_name_prefix="comms-contract")
