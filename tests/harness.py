@@ -93,14 +93,16 @@ def run_against(
     extra_args: Iterable[str] = (),
     verdict_only: bool = False,
     reports: Path | None = None,
+    credentials: Credentials | None = None,
     **client: float | int | None,
 ) -> Outcome:
     """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout.
 
     ``verdict_only``: stop at the first failing contract test and shrink nothing (the
     verdict, cheaply: for running many servers under many seeds). ``reports``: a folder that
-    gets report.json, junit.xml and report.html."""
-    creds = Credentials()
+    gets report.json, junit.xml and report.html. ``credentials``: what the suite sends (the
+    server's own are the demo pair unless it was built with others)."""
+    creds = credentials or Credentials()
     config = RunConfig(
         target=Target(None, creds.account_id, creds.auth_token),
         profile=PROFILES[profile],

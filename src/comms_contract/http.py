@@ -37,7 +37,14 @@ from comms_contract.ledger import (
     Observed,
     TargetError,
 )
-from comms_contract.redact import MIN_REMOTE_SECRET, MIN_SECRET, REDACTOR, redact, scrub_bytes
+from comms_contract.redact import (
+    MIN_REMOTE_SECRET,
+    MIN_SECRET,
+    REDACTOR,
+    Redactor,
+    for_answers,
+    redact,
+)
 
 EMBEDDED_BASE = "http://embedded.comms-contract.invalid"
 Params = Sequence[tuple[str, str]] | Mapping[str, str] | None
@@ -429,17 +436,23 @@ class _Answer:
 
     @classmethod
     def received(
-        cls, status: int, headers: httpx.Headers, body: bytes, body_error: str | None
+        cls,
+        status: int,
+        headers: httpx.Headers,
+        body: bytes,
+        body_error: str | None,
+        scrub: Redactor,
     ) -> _Answer:
         """The ingress point: every answer, throttled ones included, is scrubbed of every form
-        of the credentials the moment its body is read, before anything parses, stores, cuts
-        or prints it (``redact.scrub_bytes``: header names and values, the body). Masking
+        of the run's credentials the moment its body is read, before anything parses, stores,
+        cuts or prints it (``scrub``: the run's ``redact.for_answers``; header names and
+        values, the body). Masking
         replaces whole (escaped) characters inside a JSON string with ``[REDACTED]``, so a
         JSON body stays JSON; a conformant server never echoes the token, so checks only
         ever see masked text from a server that leaks it. The request, and with it the
         Authorization header, is not kept."""
-        fields = [(scrub_bytes(k), scrub_bytes(v)) for k, v in headers.raw]
-        clean = scrub_bytes(body)
+        fields = [(scrub.scrub_bytes(k), scrub.scrub_bytes(v)) for k, v in headers.raw]
+        clean = scrub.scrub_bytes(body)
         masked = clean is not body or fields != list(headers.raw)
         body_error = redact(body_error) if body_error else None
         return cls(status, httpx.Headers(fields), clean, body_error, masked)
@@ -715,6 +728,7 @@ class ContractClient:
         self._counters = threading.Lock()
         self.established = False  # the target has answered like this API (see the preflight)
         REDACTOR.add(target.account_id, target.auth_token)
+        self._scrub = for_answers(target.auth_token)  # what this target was sent, no other
         for clause, code in (("RETRY-AFTER-429", 429), ("RETRY-AFTER-503", 503)):
             # shown only if the clause stays unchecked: the target never throttled this run
             ledger.skip(clause, f"the target never answered {code} in this run")
@@ -949,7 +963,7 @@ class ContractClient:
 
         # wait_for rather than asyncio.timeout (3.11+): the package supports Python 3.10
         response, body, error = await asyncio.wait_for(exchange(), self.settings.timeout)
-        return _Answer.received(response.status_code, response.headers, body, error)
+        return _Answer.received(response.status_code, response.headers, body, error, self._scrub)
 
 
 _HTTP_STACK = ("httpx", "httpcore", "h11", "h2", "anyio", "ssl", "email")

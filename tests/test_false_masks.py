@@ -1,0 +1,67 @@
+"""A mask never alters a verdict: what the target sends is scrubbed of the run's own token
+only, and only when that token is long enough to be told from ordinary data.
+
+Seen in CI (808a024): a conformant server failed WALK-EXACTLY-ONCE ("page 18: the server
+answered 400 to its own next token") with an AUTH notice that it had echoed the credentials.
+It had not: a 4-character token registered by an earlier self-test in the same process
+matched a piece of a page token, the ingress masked it, and the walk sent the mangled token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from harness import Outcome, assert_clean, run_against
+
+from comms_contract import http, plugin, redact
+from comms_contract.redact import PIECE, Redactor
+from comms_contract.server import ReferenceServer
+from comms_contract.server.app import Credentials
+
+CLAUSES = ["AUTH", "OP-SHAPE", "IDS-UNIQUE", "WALK-EXACTLY-ONCE"]
+SEED = 97
+
+
+@pytest.fixture
+def process_redactor(monkeypatch: pytest.MonkeyPatch) -> Iterator[Redactor]:
+    """A fresh process-wide redactor for this test: what it registers dies with it."""
+    fresh = Redactor()
+    for module in (redact, http, plugin):
+        monkeypatch.setattr(module, "REDACTOR", fresh)
+    yield fresh
+
+
+def an_id_tail(n: int) -> str:
+    """The last ``n`` characters of an operation id of the seeded dataset (random Crockford
+    characters: ordinary data that no other dataset holds)."""
+    return sorted(ReferenceServer(seed=SEED).dataset.operations)[0][-n:]
+
+
+def assert_unmasked(out: Outcome) -> None:
+    assert_clean(out, skips={"RETRY-AFTER-429", "RETRY-AFTER-503"})
+    notices = {r.id: r.notices for r in out.session.ledger.results() if r.notices}
+    assert not notices, notices  # nobody echoed anything
+
+
+def test_another_runs_token_never_masks_this_runs_data(process_redactor: Redactor) -> None:
+    """A token known to the process (an earlier run's, a plugin option's) but never sent to
+    this target: the target cannot have echoed it, so its data is left alone."""
+    foreign = an_id_tail(16)
+    process_redactor.add("ACelsewhere", foreign)
+    out = run_against(ReferenceServer(seed=SEED), clauses=CLAUSES, seed=3)
+    assert_unmasked(out)
+    assert foreign not in "\n".join(out.lines)  # still masked in what the run prints
+
+
+@pytest.mark.parametrize("length", [4, PIECE - 1])
+def test_a_short_token_never_masks_ordinary_data(process_redactor: Redactor, length: int) -> None:
+    """A short token (loopback and in-process only) that also occurs inside an id: the id is
+    judged as sent; the token is still masked in every text the run writes."""
+    token = an_id_tail(length)
+    creds = Credentials("ACshort", token)
+    out = run_against(
+        ReferenceServer(seed=SEED, credentials=creds), clauses=CLAUSES, seed=3, credentials=creds
+    )
+    assert_unmasked(out)
+    assert token not in "\n".join(out.lines)
