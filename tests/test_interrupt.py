@@ -184,7 +184,9 @@ def test_a_second_signal_does_not_break_the_clean_up(tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
-    assert proc.returncode == 143, (out, err)
+    # 143 (SIGTERM) as a rule; 130 when the process was not scheduled before the SIGINT came
+    # too: Python then runs the pending handlers in signal-number order, SIGINT's first
+    assert proc.returncode in (143, 130), (out, err)
     assert "Traceback" not in out + err, (out, err)
     assert json.loads((tmp_path / "r.json").read_text())["result"] == "interrupted"
     assert not list((tmp_path / "tmp").glob("comms-contract-*"))

@@ -218,3 +218,36 @@ def test_waited_is_wall_time_not_the_lanes_waits_summed():
     assert lanes.paused == pytest.approx(8.25)  # interrupted now: 0.25 s of it was waited
     now[0] = 125.0
     assert lanes.paused == pytest.approx(9.0)
+
+
+class ThrottlesForever(ReferenceServer):
+    """Answers like the reference until ``after`` requests, then 429 (Retry-After: 0) forever."""
+
+    def __init__(self, after: int, **kw) -> None:
+        super().__init__(**kw)
+        self.after, self.refused = after, 0
+
+    def respond(self, request: Request) -> Response:
+        if self.requests <= self.after:
+            return super().respond(request)
+        self.refused += 1
+        body = {"code": 20429, "message": "Too Many Requests", "status": 429}
+        return JSONResponse(body, 429, {"Retry-After": "0"})
+
+
+def test_a_throttle_that_never_lifts_stops_every_lane_at_once():
+    """Breaker, 2026-11-30: against a throttle that never lifts, each piece of work sent ahead
+    ran to its own 6 refusals (about a minute with --max-wait 1, 400 requests here) and the
+    clause table said 'no check for this clause ran'. The first request that gives up stops
+    the run: exit 2 with its one line, no more requests, clauses 'not reached'."""
+    app = ThrottlesForever(40, seed=1)
+    out = run_against(app, profile="quick", workers=4, max_wait=0.01)
+    assert out.code == 2
+    assert [e for e in out.session.errors if "kept answering 429 after 6 attempts" in e]
+    assert app.refused <= 6 * 4, app.refused  # at most one request's attempts per lane
+    statuses = {r.id: (r.status, r.message) for r in out.session.ledger.results()}
+    assert statuses["WALK-EXACTLY-ONCE"] == (
+        "skipped",
+        "not reached: the run stopped (see its error)",
+    )
+    assert out.lines[-1].startswith("result: ERROR")

@@ -729,6 +729,7 @@ class ContractClient:
         self.established = False  # the target has answered like this API (see the preflight)
         REDACTOR.add(target.account_id, target.auth_token)
         self._scrub = for_answers(target.auth_token)  # what this target was sent, no other
+        self._gave_up: str | None = None  # why a request stopped retrying: the run stops
         for clause, code in (("RETRY-AFTER-429", 429), ("RETRY-AFTER-503", 503)):
             # shown only if the clause stays unchecked: the target never throttled this run
             ledger.skip(clause, f"the target never answered {code} in this run")
@@ -804,6 +805,8 @@ class ContractClient:
         request_headers = dict(headers or {})
         attempts, waited = 0, 0.0
         while True:
+            if self._gave_up is not None:  # another request gave up: the run stops, no lane
+                raise TargetError(self._gave_up)  # keeps knocking (work sent ahead included)
             attempts += 1
             answer = self._send(method, pairs, credentials or None, request_headers)
             if answer.masked:
@@ -812,10 +815,11 @@ class ContractClient:
                 break
             delay = self._throttle_delay(answer, method, pairs, attempts)
             if attempts >= self.settings.max_attempts:
-                raise TargetError(
+                self._gave_up = (
                     f"the target kept answering {answer.status} after {attempts} attempts "
                     f"(waited {waited:.1f}s): {method} {self._url(pairs)}"
                 )
+                raise TargetError(self._gave_up)
             self.lanes.pause(delay)  # every lane holds off, not only this one
             self.sleep(delay)
             waited += delay

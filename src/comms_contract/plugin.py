@@ -367,6 +367,7 @@ def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str])
         if str(fatal) not in session.errors:
             session.errors.append(redact(str(fatal)))
         item.session.shouldstop = redact(str(fatal))
+        ledger.stopped = "the run stopped (see its error)"
         # the target cannot be tested: not a finding about this test, so no failure section;
         # the runner prints the one-line reason and exits 2
         rep.outcome = "skipped"
