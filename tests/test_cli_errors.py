@@ -66,6 +66,32 @@ def test_tls_failure_against_plain_http_server(capsys):
     assert_clear_error(*r, "TLS failure", "does not speak TLS")
 
 
+def test_tls_to_a_listener_that_closes_at_once(capsys):
+    """Breaker, 2026-11-30: https:// to a port that accepts and closes read 'connection
+    refused' (httpx's async ConnectError is empty; the reason is in its cause)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def close_each() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=close_each, daemon=True).start()
+    try:
+        r = run_cli(capsys, "--base-url", f"https://127.0.0.1:{port}")
+    finally:
+        listener.close()
+    assert_clear_error(*r, "TLS failure", "closed the connection during the TLS handshake")
+    assert "refused" not in r[2]
+
+
 @pytest.mark.parametrize("url", ["ftp://x", "https://", "mailto:a"])
 def test_base_url_not_a_url(capsys, url):
     r = run_cli(capsys, "--base-url", url)

@@ -243,7 +243,12 @@ def decode_json(body: bytes) -> Any:
             f"{exc.start} is invalid"
         ) from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_names,
+        )
     except RecursionError:
         raise BodyError("JSON nested too deeply to parse") from None
     except BodyError:
@@ -262,6 +267,26 @@ def decode_json(body: bytes) -> Any:
             raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(body):
         value = _without_lone_surrogates(value)
+    return value
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose names are unique, or ``BodyError``: RFC 8259 section 4 says names
+    SHOULD be unique, as receivers disagree on which value of a repeated one counts (Python
+    and JavaScript take the last, others the first), so a client may see a different page
+    than the suite does."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:  # the first name given twice
+            if name in seen:
+                break
+            seen.add(name)
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise BodyError(
+            f"an object gives the name {shown!r} more than once (RFC 8259 section 4: names "
+            "SHOULD be unique; parsers disagree on which value counts)"
+        )
     return value
 
 
@@ -1017,8 +1042,19 @@ def _error_text(exc: Exception) -> str:
     return redact(text)[:200] or type(exc).__name__
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from, outermost first (httpx's async ConnectError is
+    often empty: the reason is in its cause, an ``EndOfStream`` or an ``OSError``)."""
+    chain: list[BaseException] = []
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return chain
+
+
 def _connect_message(target: Target, exc: Exception) -> str:
-    text = " ".join(str(exc).split())
+    chain = _causes(exc)
+    text = next((" ".join(str(e).split()) for e in chain if str(e).strip()), "")
     host = urlsplit(target.root).hostname
     if any(marker in text for marker in _DNS_MARKERS):
         return f"cannot resolve host {host!r} (DNS failure); check the host name in --base-url"
@@ -1028,14 +1064,20 @@ def _connect_message(target: Target, exc: Exception) -> str:
             f"TLS failure talking to {target.root}: the server does not speak TLS on that port "
             "(a plain-http server?); check the scheme and port of --base-url"
         )
+    if "UNEXPECTED_EOF" in upper or "EOF OCCURRED" in upper:
+        return (
+            f"TLS failure talking to {target.root}: the server closed the connection during "
+            "the TLS handshake; check the scheme and port of --base-url"
+        )
     if "CERTIFICATE" in upper or "SSL" in upper or "TLS" in upper:
         return (
             f"TLS failure talking to {target.root}: {redact(text)}; check the certificate "
             "(SSL_CERT_FILE for a private CA) and the scheme of --base-url"
         )
+    if not text:
+        text = "the server closed the connection before answering"
     return (
-        f"cannot connect to {target.root}: {redact(text) or 'connection refused'}; "
-        "is the server up and --base-url right?"
+        f"cannot connect to {target.root}: {redact(text)}; is the server up and --base-url right?"
     )
 
 
