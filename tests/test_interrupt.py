@@ -148,8 +148,9 @@ def test_sigterm_ends_a_plain_pytest_contract_run_with_an_interrupted_report(tmp
     """The plugin arms the same handlers under plain pytest: exit 143, report "interrupted"."""
     app = SlowServer()
     report = tmp_path / "r.json"
+    junit = tmp_path / "pytest.xml"
     with serve(app) as base:
-        proc = start_plain_pytest(base, report, tmp_path)
+        proc = start_plain_pytest(base, report, tmp_path, "--junitxml", str(junit))
         try:
             wait_for(lambda: app.requests >= 5 or proc.poll() is not None)
             assert proc.poll() is None, proc.communicate()
@@ -163,6 +164,11 @@ def test_sigterm_ends_a_plain_pytest_contract_run_with_an_interrupted_report(tmp
     assert "Traceback" not in out + err, (out, err)
     doc = json.loads(report.read_text())
     assert doc["result"] == "interrupted" and doc["interrupted"] == "SIGTERM"
+    # pytest's own --junitxml listed only finished tests (tests="0" failures="0"): a pass
+    suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 - our own file
+    assert int(suite.get("failures")) >= 1, ET.tostring(suite)[:400]
+    case = suite.find("testcase[@name='interrupted']/failure")
+    assert case is not None and "interrupted by SIGTERM" in case.get("message", "")
 
 
 def test_a_second_signal_does_not_break_the_clean_up(tmp_path):
