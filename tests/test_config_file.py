@@ -95,3 +95,22 @@ def test_the_plugin_takes_its_settings_from_the_file(pytester: pytest.Pytester):
     config = pytester.parseconfigure("-p", "no:cacheprovider")
     run_config = build_config(config)
     assert run_config.profile.name == "quick" and run_config.client.max_requests == 40
+
+
+@pytest.mark.parametrize("where", ["file", "env"])
+def test_a_base_url_with_credentials_is_refused_even_when_overridden(
+    tmp_path, monkeypatch, capsys, where: str
+):
+    """Breaker, 2026-11-30: a settings file (or COMMS_BASE_URL) holding user:secret@host was
+    checked only when its value was the one used; overridden by --base-url it passed unseen."""
+    monkeypatch.chdir(tmp_path)
+    leaky = "https://AC1:hunter2-secret-value@staging.example"
+    if where == "file":
+        (tmp_path / "comms-contract.toml").write_text(f'base-url = "{leaky}"\n')
+    else:
+        monkeypatch.setenv("COMMS_BASE_URL", leaky)
+    argv = ["run", "--base-url", "http://127.0.0.1:9", "--account-id", "AC1"]
+    code = main([*argv, "--auth-token", "a-token-of-20-chars!"])
+    out, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1, err
+    assert "must not carry credentials" in err and "hunter2" not in out + err

@@ -476,6 +476,17 @@ def build_run_config(
     REDACTOR.add(values.get("account_id") or "", values.get("auth_token") or "")
     base_url = values["base_url"]
     base_source = _source("base-url", given, env, path, prefix)
+    for source, other in (
+        ("COMMS_BASE_URL", env.get("COMMS_BASE_URL")),
+        (f"{path}: 'base-url'", table.get("base-url")),
+    ):
+        # a value overridden by a stronger source still sits in a file or a CI secret: one
+        # holding user:secret@host is refused wherever it is, not only when it is used
+        if isinstance(other, str) and other != base_url and "@" in other:
+            raise ConfigError(
+                f"{source} must not carry credentials (user:secret@host), even when another "
+                "source overrides it; give them with --account-id and COMMS_AUTH_TOKEN instead"
+            )
     if base_url is not None and not app_spec:
         parts = check_base_url(base_url, source=base_source)
         check_plain_http(
