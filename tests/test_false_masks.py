@@ -9,15 +9,17 @@ matched a piece of a page token, the ingress masked it, and the walk sent the ma
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from harness import Outcome, assert_clean, run_against
+from starlette.responses import JSONResponse
 
 from comms_contract import http, plugin, redact
 from comms_contract.redact import PIECE, Redactor
 from comms_contract.server import ReferenceServer
-from comms_contract.server.app import Credentials
+from comms_contract.server.app import ApiError, Credentials
 
 CLAUSES = ["AUTH", "OP-SHAPE", "IDS-UNIQUE", "WALK-EXACTLY-ONCE"]
 SEED = 97
@@ -65,3 +67,34 @@ def test_a_short_token_never_masks_ordinary_data(process_redactor: Redactor, len
     )
     assert_unmasked(out)
     assert token not in "\n".join(out.lines)
+
+
+class TokensCarryTheAuthToken(ReferenceServer):
+    """Mutant: every page token is ``<auth token>.<real token>`` (a session blob that embeds
+    the caller's secret): masked as it arrives, it cannot be sent back."""
+
+    def render_page(self, page):
+        response = super().render_page(page)
+        body = json.loads(response.body)
+        secret = self.credentials.auth_token
+        for key in ("next", "self"):
+            if body["pagination"][key]:
+                body["pagination"][key] = f"{secret}.{body['pagination'][key]}"
+        return JSONResponse(body)
+
+    def decode_token(self, token: str):
+        secret, _, real = token.rpartition(".")
+        if secret != self.credentials.auth_token:
+            raise ApiError(400, 20001, "pageToken is not a token issued by this server")
+        return super().decode_token(real)
+
+
+def test_a_walk_cut_by_a_mask_says_so() -> None:
+    """The walk cannot follow a next token that held the credentials (it was masked as it
+    arrived): the finding says that, not 'the server answered 400 to its own next token'."""
+    out = run_against(TokensCarryTheAuthToken(seed=SEED), clauses=["WALK-EXACTLY-ONCE"], seed=3)
+    assert out.code == 1
+    messages = [f.message for f in out.session.ledger.findings["WALK-EXACTLY-ONCE"]]
+    assert any("next token held the credentials, masked as it arrived" in m for m in messages)
+    assert not any("to its own next token" in m for m in messages), messages
+    assert out.session.ledger.notices.get("AUTH")  # the echo itself is noticed

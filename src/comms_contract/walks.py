@@ -31,6 +31,7 @@ from comms_contract.checks import (
 from comms_contract.http import Exchange
 from comms_contract.judge import PARAM_CLAUSE
 from comms_contract.ledger import ClauseViolations, Finding, Ledger
+from comms_contract.redact import MASK
 from comms_contract.walker import ABSENT, GetPage, Walk, pages_needed
 
 SECOND = 1_000_000_000
@@ -373,6 +374,15 @@ def _check_stop(out: Findings, w: Walk, get: GetPage | None) -> None:
                     f"page {k}: the walk's filters resent with its token got {ex.status}; "
                     "the token alone got 200 (both must give the same page)",
                     evidence=(*out.evidence, "token alone: " + retry.line()),
+                )
+            elif token is not None and MASK in token:
+                # the token carried the credentials: masked as it arrived (AUTH's notice), so
+                # what the walk sent back was not what the server wrote
+                out.add(
+                    "WALK-EXACTLY-ONCE",
+                    f"page {k}: the previous page's next token held the credentials, masked as "
+                    f"it arrived; the server answered {ex.status} to the masked token and the "
+                    "walk could not finish (a page token must not carry the auth token)",
                 )
             else:
                 out.add(
