@@ -9,6 +9,7 @@ matched a piece of a page token, the ingress masked it, and the walk sent the ma
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -98,3 +99,40 @@ def test_a_walk_cut_by_a_mask_says_so() -> None:
     assert any("next token held the credentials, masked as it arrived" in m for m in messages)
     assert not any("to its own next token" in m for m in messages), messages
     assert out.session.ledger.notices.get("AUTH")  # the echo itself is noticed
+
+
+@pytest.mark.parametrize("token", ["1000000000", "s3cr3tT0kenAbcdefgh12345678"])
+def test_predictable_pieces_of_a_token_never_mask_ordinary_data(
+    process_redactor: Redactor, token: str
+) -> None:
+    """Breaker, 2026-11-30: with the token ``1000000000`` a conformant server failed
+    WALK-EXACTLY-ONCE (its page tokens, base64 of JSON holding whole-second nanoseconds, were
+    masked on the way in); with ``...12345678`` the suite's own probe fraction ``.123456789``
+    drew the 'echoed the credentials' notice. Pieces that ordinary data produces by its
+    structure (a run of one or two characters, a constant step) are not masked on the way in
+    (they are in every text the run writes)."""
+    from comms_contract.redact import for_answers
+
+    scrub = for_answers(token)
+    for data in ("1795927658000000000", "2024-05-01T12:00:00.123456789Z", "abcdefgh"):
+        for pad in range(3):  # every base64 alignment
+            text = json.dumps({"n": "x" * pad + data})
+            for form in (text, base64.b64encode(text.encode()).decode()):
+                assert scrub.scrub_bytes(form.encode()) == form.encode(), (form, token)
+    creds = Credentials("ACpredictable", token)
+    out = run_against(
+        ReferenceServer(seed=SEED, credentials=creds), clauses=CLAUSES, seed=3, credentials=creds
+    )
+    assert_unmasked(out)
+
+
+def test_an_echo_is_still_masked_on_the_way_in() -> None:
+    """The other side: the token itself, and base64 of ``account:token``, are masked as they
+    arrive, whatever predictable pieces they hold."""
+    from comms_contract.redact import for_answers
+
+    token = "s3cr3tT0kenAbcdefgh12345678"
+    scrub = for_answers(token)
+    for form in (token, base64.b64encode(f"AC1:{token}".encode()).decode()):
+        masked = scrub.scrub_bytes(form.encode()).decode()
+        assert "[REDACTED]" in masked and "s3cr3tT0ken" not in masked, masked

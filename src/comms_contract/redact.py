@@ -29,7 +29,10 @@ shorter than ``PIECE`` is left to the output side, because at the ingress a mask
 the checks judge (a 5-character token turns up inside ordinary ids and page tokens about once
 in a few hundred thousand characters: one run in a few would fail a clause for a mask). Every
 text leaving the process goes through ``REDACTOR``, which knows every token registered in the
-process: there an extra mask costs only a display.
+process: there an extra mask costs only a display. The ingress also leaves out the
+``predictable`` pieces of the token (``00000000``, ``12345678``): a page token holding
+whole-second nanoseconds, or the suite's own probe fraction ``.123456789``, would otherwise
+be masked and sent back altered.
 
 The account id alone is not a secret: it stays visible (``account:[REDACTED]``).
 A server that transforms the token (reverses it, hashes it, encrypts it) cannot be caught by
@@ -41,8 +44,10 @@ from __future__ import annotations
 import base64
 import bisect
 import html
+import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MASK = "[REDACTED]"
@@ -79,6 +84,12 @@ def base64_cores(secret: bytes) -> list[str]:
     (minus its ends where the text stops). Standard alphabet: URL-safe text is matched after
     mapping ``-_`` to ``+/``.
     """
+    return [core for core, _ in _cores_with_offsets(secret)]
+
+
+def _cores_with_offsets(secret: bytes) -> list[tuple[str, int]]:
+    """``base64_cores`` with, for each core, the bit of ``secret`` where its first character
+    starts (to tell which bytes of the secret a run of the core encodes)."""
     cores = []
     for a in range(3):
         encoded = base64.b64encode(b"\0" * a + secret + b"\0\0").decode()
@@ -86,8 +97,19 @@ def base64_cores(secret: bytes) -> list[str]:
         first = math.ceil(lo / 6)
         last = hi // 6  # characters [first, last) lie inside [lo, hi)
         if last > first:
-            cores.append(encoded[first:last])
+            cores.append((encoded[first:last], 6 * first - lo))
     return cores
+
+
+def predictable(piece: str) -> bool:
+    """True for a piece ordinary data produces by its own structure: at most two distinct
+    characters (``00000000``, the nanoseconds of a whole second; ``10101010``) or a constant
+    step (``12345678``, ``abcdefgh``, ``87654321``). Such a piece of a token says nothing
+    about the token when it turns up in an answer."""
+    if len(set(piece)) <= 2:
+        return True
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(piece)}
+    return len(steps) == 1
 
 
 def _unescape(unit: str) -> str:
@@ -115,11 +137,15 @@ class _Pattern:
     fold_case: bool
 
     @classmethod
-    def build(cls, text: str, width: int, fold_case: bool) -> _Pattern:
+    def build(
+        cls, text: str, width: int, fold_case: bool, keep: Callable[[int], bool] | None = None
+    ) -> _Pattern:
+        """``keep(i)``: whether the window starting at ``i`` is masked (default: all)."""
         if fold_case:
             text = text.translate(_ASCII_LOWER)
         width = min(width, len(text))
-        windows = frozenset(text[i : i + width] for i in range(len(text) - width + 1))
+        starts_at = range(len(text) - width + 1)
+        windows = frozenset(text[i : i + width] for i in starts_at if keep is None or keep(i))
         # every window [i, i+width) contains the seed at the next multiple of `step`
         size = (width + 1) // 2 + 1 if width > 2 else width
         step = width - size + 1
@@ -190,10 +216,12 @@ class Redactor:
         self._patterns: list[_Pattern] = []  # on text with ASCII letters lower-cased
         self._b64_patterns: list[_Pattern] = []  # on text with "-_" mapped to "+/"
 
-    def add(self, account_id: str, auth_token: str) -> bool:
+    def add(self, account_id: str, auth_token: str, *, skip_predictable: bool = False) -> bool:
         """Register a credential pair; False when the token is too short to be masked.
 
         Only the token is secret: every form of ``account:token`` holds it.
+        ``skip_predictable``: leave out the pieces ordinary data produces (``predictable``),
+        raw or in base64; the ingress redactor does, so a mask never alters real data.
         """
         del account_id  # an identifier, like a user name: shown, so reports stay readable
         if not auth_token or len(auth_token) < MIN_SECRET:
@@ -203,12 +231,33 @@ class Redactor:
         self._tokens.append(auth_token)
         views = {auth_token, auth_token.encode("utf-8").decode("latin-1")}  # str and bytes
         for view in views:
-            self._patterns.append(_Pattern.build(view, PIECE, fold_case=True))
+            folded, n = view.translate(_ASCII_LOWER), min(PIECE, len(view))
+
+            def raw_keep(i: int, t: str = folded, n: int = n) -> bool:
+                return not predictable(t[i : i + n])
+
+            keep = raw_keep if skip_predictable else None
+            self._add(self._patterns, _Pattern.build(view, PIECE, fold_case=True, keep=keep))
+        secret = auth_token.encode("utf-8")
         width = b64_window(min(PIECE, len(auth_token)))
-        for core in base64_cores(auth_token.encode("utf-8")):
-            if len(core) >= min(width, 4):
-                self._b64_patterns.append(_Pattern.build(core, width, fold_case=False))
+        for core, bit in _cores_with_offsets(secret):
+            if len(core) < min(width, 4):
+                continue
+
+            def b64_keep(i: int, bit: int = bit) -> bool:
+                # the secret's bytes wholly encoded by the run of `width` characters from i
+                # (the bits at its edges could come from other bytes: 'a' and 'A' share 5)
+                lo, hi = -(-(bit + 6 * i) // 8), (bit + 6 * (i + width)) // 8
+                return not predictable(secret[lo:hi].decode("latin-1"))
+
+            keep = b64_keep if skip_predictable else None
+            self._add(self._b64_patterns, _Pattern.build(core, width, fold_case=False, keep=keep))
         return True
+
+    @staticmethod
+    def _add(patterns: list[_Pattern], pattern: _Pattern) -> None:
+        if pattern.windows:  # every piece predictable: nothing to look for
+            patterns.append(pattern)
 
     def __call__(self, text: str) -> str:
         if not isinstance(text, str):
@@ -273,7 +322,7 @@ def for_answers(auth_token: str) -> Redactor:
     same process (the self-tests run hundreds) must never mask this run's data."""
     redactor = Redactor()
     if len(auth_token) >= PIECE:
-        redactor.add("", auth_token)
+        redactor.add("", auth_token, skip_predictable=True)
     return redactor
 
 
