@@ -20,9 +20,12 @@ import pytest
 import test_core_variants
 import test_pagination_variants
 from harness import Outcome, run_against
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from comms_contract.lanes import Ahead, Lanes
 from comms_contract.ledger import BudgetExhausted
+from comms_contract.server import ReferenceServer
 
 LANES = 4
 
@@ -196,3 +199,25 @@ def test_same_verdict_whatever_the_lane_count(cls: type, options: dict) -> None:
     assert many.statuses == one.statuses, f"1 lane:\n{one.explain()}\n\n{LANES}:\n{many.explain()}"
     assert many.code == one.code
     assert many.session.errors == one.session.errors
+
+
+class Intermittent500(ReferenceServer):
+    """Every 13th request answers 500, whatever it asked (a flaky backend): which check meets
+    the fault depends on the order requests arrive in, so on the lanes' timing."""
+
+    def respond(self, request: Request) -> Response:
+        if self.requests % 13 == 0:
+            body = {"code": 20500, "message": "Internal Server Error", "status": 500}
+            return JSONResponse(body, 500)
+        return super().respond(request)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_intermittent_500_fails_no_5xx_alone_whatever_the_lanes(seed: int) -> None:
+    """Breaker, 2026-11-30: with 4 lanes a 500 on every 20th request also failed
+    TOKENS-REUSABLE, SELF or TOKEN-GARBAGE, depending on the seed and the run ('the token
+    used a second time differs: ... no page the second'). A 5xx is NO-5XX's: a comparison
+    never charges it, and a probe's own clause only when the same request fails again."""
+    for lanes in (1, LANES):
+        out = run_against(Intermittent500(seed=5), seed=seed, workers=lanes, max_wait=0.05)
+        assert out.failed == {"NO-5XX"}, f"{lanes} lane(s):\n{out.explain()}"
