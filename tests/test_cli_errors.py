@@ -193,3 +193,60 @@ def test_a_settings_file_nested_too_deeply_is_one_line(capsys, tmp_path):
         capsys, "--base-url", "http://127.0.0.1:9", "--config", str(deep)
     )
     assert_clear_error(code, out, err, elapsed, "nested too deeply")
+
+
+def test_a_server_that_closes_after_each_answer_passes(capsys):
+    """Breaker, 2026-11-30: a server that closes the connection after each complete answer,
+    without "Connection: close" (RFC 9112 section 9.6 lets it; load balancers with short
+    keep-alive timeouts do), failed NO-5XX: the next request on the kept-alive connection got
+    "Server disconnected without sending a response". A GET is sent once more on a new
+    connection (section 9.3.1), and the conformant server passes."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from comms_contract.server import ReferenceServer
+    from comms_contract.server.app import Credentials
+    from comms_contract.transport import ASGISyncTransport
+
+    inner = httpx.Client(transport=ASGISyncTransport(ReferenceServer(seed=1)), base_url="http://x")
+    lock = threading.Lock()
+
+    class CloseAfterEach(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:
+            with lock:
+                r = inner.get(
+                    self.path, headers={"authorization": self.headers["authorization"] or ""}
+                )
+            self.send_response(r.status_code)
+            for k, v in r.headers.items():
+                if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(r.content)))
+            self.end_headers()
+            self.wfile.write(r.content)
+            self.close_connection = True  # closed after the answer, no "Connection: close"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CloseAfterEach)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    creds = Credentials()
+    try:
+        code = cli.main(
+            [
+                *("run", "--base-url", f"http://127.0.0.1:{server.server_address[1]}"),
+                *("--account-id", creds.account_id, "--auth-token", creds.auth_token),
+                *("--profile", "quick", "--workers", "4"),
+            ]
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    out, err = capsys.readouterr()
+    assert code == 0, out[-3000:] + err

@@ -976,11 +976,23 @@ class ContractClient:
         credentials: tuple[str, str] | None,
         headers: dict,
     ) -> _Answer:
-        request = lane.http.build_request(method, self.target.url, params=pairs, headers=headers)
         auth = httpx.BasicAuth(*credentials) if credentials else None
 
+        async def send() -> httpx.Response:
+            url = self.target.url
+            request = lane.http.build_request(method, url, params=pairs, headers=headers)
+            return await lane.http.send(request, auth=auth, stream=True)
+
         async def exchange() -> tuple[httpx.Response, bytes, str | None]:
-            response = await lane.http.send(request, auth=auth, stream=True)
+            try:
+                response = await send()
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                # a kept-alive connection the server closed (RFC 9112 section 9.6 lets it,
+                # without "Connection: close") fails the next request before any answer;
+                # a GET is then sent once more, on a new connection (section 9.3.1)
+                if method != "GET" or not _closed_before_answer(exc):
+                    raise
+                response = await send()
             shelved = getattr(response, SHELVED_LOCATION, None)
             if shelved is not None:  # the answer as the target sent it
                 response.headers["location"] = shelved
@@ -996,6 +1008,15 @@ class ContractClient:
 
 
 _HTTP_STACK = ("httpx", "httpcore", "h11", "h2", "anyio", "ssl", "email")
+
+
+def _closed_before_answer(exc: httpx.HTTPError) -> bool:
+    """True when the connection failed before the answer's headers were complete: the server
+    closed it (h11: "Server disconnected without sending a response"), reset it, or the
+    write broke. Repeating a GET then is safe (RFC 9112 section 9.3.1: idempotent)."""
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "without sending a response" in str(exc)
+    return True  # a ReadError/WriteError raised by send(), before the headers were read
 
 
 def _raised_by_http_stack(exc: BaseException) -> bool:
