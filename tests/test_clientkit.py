@@ -127,6 +127,14 @@ def test_items_never_served_are_not_charged_to_tolerance() -> None:
     assert "CLIENT-TOLERANT" not in report.failed, "\n".join(report.terminal_lines())
 
 
+def test_a_throttle_that_never_lifts_is_charged_once() -> None:
+    """Breaker, 2026-11-30: a client retrying a 429 for ever was charged CLIENT-RETRY-BOUND
+    and also CLIENT-SURFACES-ERRORS ("after the error answer the client was stopped"): one
+    fault, one clause."""
+    report = run_kit(driver("retries_429_forever.py"), ["never-lifts-429"], timeout=20, zones=EAST)
+    assert report.failed == {"CLIENT-RETRY-BOUND"}, "\n".join(report.terminal_lines())
+
+
 # A random ±20 % jitter is early in about 4 of 10 waits even when a loaded machine delays its
 # timers by tens of milliseconds: 16 waits (both zones) miss it with probability below 1e-3.
 RANDOM_JITTER = {"jitter_20.py", "node_jitter.mjs"}

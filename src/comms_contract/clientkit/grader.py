@@ -504,6 +504,10 @@ def check_surfaces_errors(ctx: Context) -> str:
                 errors[-1:],
             )
         return f"the {errors[-1].status} reached the caller: {ctx.run.describe()}"
+    if ctx.built.never_lifts:
+        # ending a throttle that never lifts, with an error, is CLIENT-RETRY-BOUND's: one
+        # fault, one clause (a client that retries for ever was charged twice)
+        raise NotApplicable("a throttle that never lifts: CLIENT-RETRY-BOUND judges its end")
     failing = [h for h in ctx.hits if h.fault.startswith("persistent")]
     if ctx.run.timed_out or ctx.run.cut:
         raise Failure(f"after the error answer the client {ctx.run.describe()}", failing[-1:])
