@@ -37,7 +37,9 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
     v = session.verdict(exchange)
     body = _judge(session, v, exchange, exp)
     if v.failing and exchange.method == "GET" and not hypothesis.currently_in_test_context():
-        _mark_intermittent(session, v, exchange, exp)
+        repeated = _mark_intermittent(session, v, exchange, exp)
+        if exchange.status >= 500 and repeated is not None:
+            body = repeated  # the check goes on with the page the repeat gave (NO-5XX stands)
     v.done()
     return body
 
@@ -45,16 +47,18 @@ def judge(session, exchange: Exchange, exp: Expectation | None = None) -> dict |
 INTERMITTENT = " (intermittent: the same request, repeated, did not show it again)"
 
 
-def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation) -> None:
+def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation) -> dict | None:
+    """Repeat the request; mark the findings the repeat does not show again. Returns the
+    repeat's 200 body when usable."""
     try:
         again = session.get(exchange.params)
     except BudgetExhausted:
-        return  # no repeat within the budget: the findings stand, unmarked
+        return None  # no repeat within the budget: the findings stand, unmarked
     except BrokenAnswer as exc:
         session.ledger.record(exc.finding)  # a fault of its own; the findings stand
-        return
+        return None
     scratch = Verdict(Ledger(session.ledger.policy, session.ledger.selected), again)
-    _judge(session, scratch, again, exp)
+    body = _judge(session, scratch, again, exp)
     repeated = {f.clause for f in scratch.failing}
     v.failing = [
         f
@@ -62,6 +66,7 @@ def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation
         else replace(f, message=f.message + INTERMITTENT)
         for f in v.failing
     ]
+    return body
 
 
 def _judge(session, v: Verdict, exchange: Exchange, exp: Expectation) -> dict | None:
