@@ -250,3 +250,20 @@ def test_a_server_that_closes_after_each_answer_passes(capsys):
         server.server_close()
     out, err = capsys.readouterr()
     assert code == 0, out[-3000:] + err
+
+
+def test_a_missing_dependency_is_one_line_not_a_traceback():
+    """Seen on 2026-11-30: comms-contract installed with ``pip install --no-deps`` ended in a
+    traceback ('No module named httpx'). The console script names the missing dependency."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['httpx'] = None\n"  # import httpx now fails, as when absent
+        "from comms_contract.entry import main\n"
+        "sys.exit(main(['run', '--profile', 'quick']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "its dependency 'httpx' is not installed" in proc.stderr

@@ -1,5 +1,5 @@
 import sys
 
-from comms_contract.cli import main
+from comms_contract.entry import main
 
 sys.exit(main())
