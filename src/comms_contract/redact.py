@@ -77,19 +77,15 @@ def b64_window(piece: int) -> int:
     return math.ceil((8 * piece - 8) / 6)
 
 
-def base64_cores(secret: bytes) -> list[str]:
-    """For each byte alignment 0..2, the base64 characters that encode bits of ``secret`` only.
+def base64_cores(secret: bytes) -> list[tuple[str, int]]:
+    """For each byte alignment 0..2, the base64 characters that encode bits of ``secret`` only,
+    with the bit of ``secret`` where the first of them starts (to tell which bytes of the
+    secret a run of the core encodes).
 
     Any base64 text of a stream that holds ``secret`` at offset ≡ a (mod 3) contains core a
     (minus its ends where the text stops). Standard alphabet: URL-safe text is matched after
     mapping ``-_`` to ``+/``.
     """
-    return [core for core, _ in _cores_with_offsets(secret)]
-
-
-def _cores_with_offsets(secret: bytes) -> list[tuple[str, int]]:
-    """``base64_cores`` with, for each core, the bit of ``secret`` where its first character
-    starts (to tell which bytes of the secret a run of the core encodes)."""
     cores = []
     for a in range(3):
         encoded = base64.b64encode(b"\0" * a + secret + b"\0\0").decode()
@@ -240,7 +236,7 @@ class Redactor:
             self._add(self._patterns, _Pattern.build(view, PIECE, fold_case=True, keep=keep))
         secret = auth_token.encode("utf-8")
         width = b64_window(min(PIECE, len(auth_token)))
-        for core, bit in _cores_with_offsets(secret):
+        for core, bit in base64_cores(secret):
             if len(core) < min(width, 4):
                 continue
 
@@ -263,13 +259,13 @@ class Redactor:
         if not isinstance(text, str):
             text = str(text)
         text = _AUTH_HEADER.sub(lambda m: m.group(1) + MASK, text)
-        if not self._patterns:
+        if not self._patterns and not self._b64_patterns:
             return text
         return self._mask(text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """``data`` with every piece masked; other bytes unchanged (a latin-1 round trip)."""
-        if not data or not self._patterns:
+        if not data or not (self._patterns or self._b64_patterns):
             return data
         text = data.decode("ascii" if data.isascii() else "latin-1")
         masked = self._mask(text)
