@@ -30,7 +30,8 @@ def test_bad_credentials_are_refused(comms, case):
         # probe (a lane's timing decides which request it hits) does not decide AUTH's status
         first, ex = ex, comms.get(params, auth=auth)
         how = f"and {ex.status} when repeated" if ex.status >= 500 else INTERMITTENT.strip()
-        v.fail("NO-5XX", f"{case}: {describe(params)} got {first.status} {how}", (first.line(),))
+        message = f"{case}: {describe(params)} got {first.status} {how}"
+        v.fail("NO-5XX", message, evidence=(first.line(),))
         v.exchange = ex
     if ex.status not in (401, 403):
         # an intermittent broken answer can land here: say so, not only "got 200"

@@ -4,11 +4,10 @@ TOKENS-REUSABLE: issued tokens used again, out of order, give their page."""
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 
 import pytest
 
-from comms_contract.checks import answer_fault, page_pagination, too_few
+from comms_contract.checks import page_pagination, too_few
 from comms_contract.http import Exchange
 from comms_contract.judge import judge
 from comms_contract.ledger import Finding
@@ -17,6 +16,7 @@ from comms_contract.walks import (
     Query,
     Snapshot,
     check_walk,
+    page_fault,
     page_ids,
     raise_findings,
     reference,
@@ -132,9 +132,9 @@ def test_tokens_reused_by_independent_routes(comms):
     fresh = walk(comms.get, params, max_pages=guard)
     comms.ledger.observe("TOKENS-REUSABLE")
     for i in range(max(n, len(fresh.exchanges))):
-        fault = answer_fault(comms.ledger, fresh.exchanges[i]) if i < len(fresh.exchanges) else None
+        fault = page_fault(comms, f"page {i + 1} of a fresh walk", *fresh.exchanges[i : i + 1])
         if fault is not None:  # a 5xx or a broken page is its own clause's, never a difference
-            found.append(replace(fault, message=f"page {i + 1} of a fresh walk: {fault.message}"))
+            found.append(fault)
             break
         a = pages[i] if i < n else None
         b = page_ids(fresh.exchanges[i]) if i < len(fresh.exchanges) else None
@@ -168,9 +168,9 @@ def test_tokens_reused_by_independent_routes(comms):
         clause = "SELF" if "self" in what else "TOKENS-REUSABLE"
         comms.ledger.observe(clause)
         got = page_ids(ex)
-        fault = answer_fault(comms.ledger, ex)
+        fault = page_fault(comms, what, ex)
         if fault is not None:  # its own clause (NO-5XX for a 5xx), not a token that failed
-            found.append(replace(fault, message=f"{what}: {fault.message}"))
+            found.append(fault)
             continue
         if got != pages[k]:
             answer = _ids(got) if ex.status == 200 else f"status {ex.status}"

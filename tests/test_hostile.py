@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from comms_contract.server import ReferenceServer
+from comms_contract.server.app import ApiError
 
 SLOW = os.environ.get("COMMS_SLOW") == "1"
 
@@ -394,3 +395,33 @@ def test_control_characters_from_the_target_never_reach_a_report_raw(tmp_path) -
     }.items():
         assert not any(ch in content for ch in "\x1b\x07\r\u2028"), where
     ET.parse(tmp_path / "junit.xml")  # noqa: S314 - parses (our own file)
+
+
+class RefusalsAnswer500(ReferenceServer):
+    """Answers 500 instead of 401 to bad credentials: every time, or (``once``) only the
+    first time each kind of refusal is asked."""
+
+    def __init__(self, once: bool) -> None:
+        super().__init__(seed=1)
+        self.once, self.seen = once, set()
+
+    def authenticate(self, request: Request) -> None:
+        try:
+            super().authenticate(request)
+        except ApiError:
+            key = request.headers.get("authorization", "")
+            if not self.once or key not in self.seen:
+                self.seen.add(key)
+                raise ApiError(500, 20500, "Internal Server Error") from None
+            raise
+
+
+@pytest.mark.parametrize("once", [False, True], ids=["always", "once"])
+def test_a_500_to_bad_credentials_is_judged_not_a_crash(once: bool) -> None:
+    """Breaker, 2026-11-30: a 500 to the bad-credentials probes was an internal error (a
+    TypeError in the check), exit 2, and AUTH and NO-5XX shown as PASS. A 500 is NO-5XX's;
+    AUTH is judged on the repeat: it fails when the repeat is a 500 too, passes on a 401."""
+    out = run_against(RefusalsAnswer500(once), clauses=["AUTH", "NO-5XX"], max_wait=0.01)
+    assert_no_crash(out)
+    assert out.code == 1 and not out.session.errors, out.explain()
+    assert out.failed == ({"NO-5XX"} if once else {"NO-5XX", "AUTH"}), out.explain()

@@ -48,8 +48,9 @@ INTERMITTENT = " (intermittent: the same request, repeated, did not show it agai
 
 
 def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation) -> dict | None:
-    """Repeat the request; mark the findings the repeat does not show again. Returns the
-    repeat's 200 body when usable."""
+    """Repeat the request; mark the findings the repeat does not show again. After a 5xx
+    that the repeat cures, the repeat is judged as the probe's answer. Returns the repeat's
+    200 body when usable."""
     try:
         again = session.get(exchange.params)
     except BudgetExhausted:
@@ -57,7 +58,11 @@ def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation
     except BrokenAnswer as exc:
         session.ledger.record(exc.finding)  # a fault of its own; the findings stand
         return None
-    scratch = Verdict(Ledger(session.ledger.policy, session.ledger.selected), again)
+    recovered = exchange.status >= 500 and again.status < 500
+    # a 5xx the repeat does not show: the probe goes on with the repeat, judged for real (its
+    # observations count, its own findings stand); otherwise the repeat only marks findings
+    ledger = session.ledger if recovered else Ledger(session.ledger.policy, session.ledger.selected)
+    scratch = Verdict(ledger, again)
     body = _judge(session, scratch, again, exp)
     repeated = {f.clause for f in scratch.failing}
     v.failing = [
@@ -65,7 +70,7 @@ def _mark_intermittent(session, v: Verdict, exchange: Exchange, exp: Expectation
         if f.clause in repeated or f.message.endswith(INTERMITTENT)
         else replace(f, message=f.message + INTERMITTENT)
         for f in v.failing
-    ]
+    ] + (scratch.failing if recovered else [])
     return body
 
 

@@ -695,7 +695,7 @@ def same_page(
     data explains nothing (CONTRACT.md section 4): a difference fails even when the repeat
     does not show it again, reported as intermittent."""
     b = again()
-    fault = _fault(session, what, first, b)
+    fault = page_fault(session, what, first, b)
     if fault is not None:
         return fault
     if b.status != 200:
@@ -709,14 +709,14 @@ def same_page(
     # confirm: fetched again back to back, the two must still differ, also against one
     # more repetition (a live change between two requests cannot explain both)
     b2, a2 = again(), original()
-    fault = _fault(session, what, b2, a2)
+    fault = page_fault(session, what, b2, a2)
     if fault is not None:
         return fault
     a2_ids = page_ids(a2)
     if a2_ids is not None and a2_ids == page_ids(b2):
         return _not_repeated(session, clause, what, closed, first, b, a_ids, b_ids)
     b3 = again()
-    fault = _fault(session, what, b3)
+    fault = page_fault(session, what, b3)
     if fault is not None:
         return fault
     if a2_ids is not None and a2_ids == page_ids(b3):
@@ -737,7 +737,7 @@ def same_page(
     )
 
 
-def _fault(session: Any, what: str, *answers: Exchange) -> Finding | None:
+def page_fault(session: Any, what: str, *answers: Exchange) -> Finding | None:
     """The first of ``answers`` that is no usable page (a 5xx, a broken 200), as a finding of
     its own clause: a comparison cannot charge it to the clause it compares."""
     for ex in answers:
