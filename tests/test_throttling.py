@@ -24,7 +24,7 @@ from comms_contract.config import parse_rate
 from comms_contract.http import ClientSettings, Target, parse_retry_after
 from comms_contract.profiles import PROFILES
 from comms_contract.server import ReferenceServer
-from comms_contract.server.app import Credentials
+from comms_contract.server.app import ApiError, Credentials
 from comms_contract.session import RunConfig
 
 FEW = ["AUTH", "SIZE-RANGE", "CT", "ERROR-BODY"]
@@ -251,3 +251,28 @@ def test_a_throttle_that_never_lifts_stops_every_lane_at_once():
         "not reached: the run stopped (see its error)",
     )
     assert out.lines[-1].startswith("result: ERROR")
+
+
+class RevokesAfter(ReferenceServer):
+    """Accepts the credentials for ``after`` requests, then answers 401 to everything (the
+    token rotated or revoked mid-run)."""
+
+    def __init__(self, after: int, **kw) -> None:
+        super().__init__(**kw)
+        self.after = after
+
+    def authenticate(self, request: Request) -> None:
+        super().authenticate(request)
+        if self.requests > self.after:
+            raise ApiError(401, 20003, "Authentication Error - invalid credentials")
+
+
+def test_credentials_revoked_mid_run_stop_the_run_with_one_line():
+    """Breaker, 2026-11-30: a target that started refusing the token after 50 requests got
+    about 100 findings ('a valid query got 401, not 200') spread over SIZE-RANGE, STATUS-ENUM,
+    DATE-FORMAT, DATE-ORDER, TOKEN-GARBAGE and ENVELOPE, and nothing said the credentials had
+    stopped working. Now: exit 2, one line, the clauses not reached."""
+    out = run_against(RevokesAfter(50, seed=1), profile="quick", workers=4, max_wait=0.01)
+    assert out.code == 2, out.explain()
+    assert [e for e in out.session.errors if "stopped accepting the credentials" in e]
+    assert not out.failed, out.explain()  # no clause charged with the revocation

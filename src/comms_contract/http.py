@@ -850,6 +850,8 @@ class ContractClient:
             waited += delay
             with self._counters:
                 self.waited += delay
+        if answer.status in (401, 403) and auth is True and method == "GET" and self.established:
+            self._check_still_accepted(answer.status, credentials)  # type: ignore[arg-type]
         return Exchange.received(
             method,
             self.target.url,
@@ -862,6 +864,23 @@ class ContractClient:
             waited,
             answer.body_error,
         )
+
+    def _check_still_accepted(self, status: int, credentials: tuple[str, str]) -> None:
+        """A 401/403 to the run's own credentials, after they were accepted: if a plain GET
+        is refused too, the token was rotated or revoked mid-run, and nothing after it can
+        be judged (exit 2, every lane stops), rather than a flood of "a valid query got 401"
+        charged to whichever clauses were running. If the plain GET passes, the refusal was
+        the query's (a bad token answered 401 is TOKEN-GARBAGE's): judged as usual."""
+        if self._gave_up is not None:
+            raise TargetError(self._gave_up)
+        plain = self._send("GET", [("pageSize", "1")], credentials, {})
+        if plain.status in (401, 403):
+            self._gave_up = (
+                f"the target stopped accepting the credentials after {self.requests} requests "
+                f"({status}, and {plain.status} to a plain GET; they were accepted at the "
+                "start): was the token rotated or revoked?"
+            )
+            raise TargetError(self._gave_up)
 
     def _url(self, pairs: list) -> str:
         return redact(self.target.url + ("?" + urlencode(pairs) if pairs else ""))
