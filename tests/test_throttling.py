@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 from harness import run_against
 from loopback import serve
@@ -21,7 +22,15 @@ from starlette.responses import JSONResponse, Response
 from comms_contract import cli
 from comms_contract.cli import run_suite
 from comms_contract.config import parse_rate
-from comms_contract.http import ClientSettings, Target, parse_retry_after
+from comms_contract.http import (
+    ClientSettings,
+    ContractClient,
+    Target,
+    TargetError,
+    parse_retry_after,
+)
+from comms_contract.lanes import Lanes
+from comms_contract.ledger import Ledger
 from comms_contract.profiles import PROFILES
 from comms_contract.server import ReferenceServer
 from comms_contract.server.app import ApiError, Credentials
@@ -200,7 +209,6 @@ def test_waited_is_wall_time_not_the_lanes_waits_summed():
     """Breaker, 2026-11-30: "waited 215.0 s" in a 168 s run, the lanes' waits for the same
     Retry-After added up; and "waited 300.1 s" in an interrupted 285 s run, a pause counted
     whole as soon as it was set. Overlapping pauses count once, a running one up to now."""
-    from comms_contract.lanes import Lanes
 
     now = [100.0]
     lanes = Lanes(8, clock=lambda: now[0])
@@ -276,3 +284,43 @@ def test_credentials_revoked_mid_run_stop_the_run_with_one_line():
     assert out.code == 2, out.explain()
     assert [e for e in out.session.errors if "stopped accepting the credentials" in e]
     assert not out.failed, out.explain()  # no clause charged with the revocation
+
+
+def test_a_throttle_that_lets_the_run_through_is_not_given_up_on():
+    """CI, 2026-11-30: a limiter refusing every 5th request (RETRY-AFTER-429's mutant) landed
+    on one lane's repeats six times running while the other lanes were answered; that lane
+    gave up and the run ended in exit 2 'kept answering 429', not exit 1 with the clause.
+    While other lanes get answers between its attempts, a request tries on (to twice the
+    attempts); with no answer anywhere in between, it gives up at six as before."""
+    unlucky = {"attempts": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("pageSize") == "7":
+            unlucky["attempts"] += 1
+            if unlucky["attempts"] <= 9:
+                return httpx.Response(429, json={"code": 20429, "message": "slow down"})
+        return httpx.Response(200, json={"operations": [], "meta": {}})
+
+    def another_lane_is_answered(seconds: float) -> None:  # while this request waits
+        client.get({"pageSize": "1"})
+
+    target = Target("https://api.example", "AC1", "tok-abcdefgh")
+    client = ContractClient(
+        target,
+        Ledger(),
+        settings=ClientSettings(max_wait=0.0),
+        transport=httpx.MockTransport(handler),
+        sleep=another_lane_is_answered,
+    )
+    assert client.get({"pageSize": "7"}).status == 200
+    assert unlucky["attempts"] == 10
+
+    alone = ContractClient(
+        target,
+        Ledger(),
+        settings=ClientSettings(max_wait=0.0),
+        transport=httpx.MockTransport(lambda r: httpx.Response(429, json={"code": 1})),
+        sleep=lambda s: None,
+    )
+    with pytest.raises(TargetError, match="kept answering 429 after 6 attempts"):
+        alone.get({"pageSize": "7"})

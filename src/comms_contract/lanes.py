@@ -62,6 +62,7 @@ class Lanes:
         self.sleep = sleep
         self.clock = clock
         self.sent = 0
+        self.served = 0  # answers that were not 429/503: the throttle lets the run through
         self.limit = float(workers)  # AIMD window: lanes that may have a request in flight
         self.shrunk = 0  # how often the window was halved (reported)
         self._active = 0
@@ -107,6 +108,8 @@ class Lanes:
         burst of refusals counts once), else grow it by one lane per window of answers."""
         with self._cond:
             self._since_change += 1
+            if status not in (429, 503):
+                self.served += 1
             if status in (429, 503):
                 if self._since_change >= self.limit or self.shrunk == 0:
                     self.limit = max(1.0, self.limit / 2)
