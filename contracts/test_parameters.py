@@ -88,6 +88,16 @@ def plan_ahead(comms, wanted) -> None:
         comms.ahead_get([(name, "1"), ("pageSize", "2")])
     if "test_empty_page_token" in wanted:
         comms.ahead_get([("pageToken", ""), ("pageSize", "2")])
+    for case in wanted.values("test_repeated_parameters", "case"):
+        comms.ahead_get(REPEATED[case])
+    instants = first_page_instants(comms)
+    if "spanning the data" in wanted.values("test_start_after_end", "gap") and len(instants) > 1:
+        comms.ahead_get(spanning(instants))
+    if "test_equal_instants_give_identical_results" in wanted:
+        lo, hi = equal_instants_window(instants)
+        if lo != hi:
+            for minutes, digits in [(0, None), *WRITINGS]:
+                comms.ahead_get(window_query(lo, hi, minutes, digits))
 
 
 @pytest.mark.clause("SIZE-RANGE", "NO-5XX", "ERROR-BODY")
@@ -116,6 +126,14 @@ def first_page_instants(comms) -> list[int]:
     return sorted(ns for ns in found if ns is not None)
 
 
+def spanning(instants: list[int]) -> list[tuple[str, str]]:
+    """startDate at the newest instant, endDate at the oldest: reversed over the data."""
+    return [
+        ("startDate", rfc3339.format_ns(instants[-1])),
+        ("endDate", rfc3339.format_ns(instants[0])),
+    ]
+
+
 @pytest.mark.clause("DATE-ORDER", "NO-5XX")
 @pytest.mark.parametrize("gap", ["1 second", "1 day", "spanning the data"])
 def test_start_after_end(comms, gap):
@@ -123,10 +141,10 @@ def test_start_after_end(comms, gap):
         instants = first_page_instants(comms)
         if len(instants) < 2 or instants[0] == instants[-1]:
             pytest.skip("the first page holds fewer than 2 distinct createdAt instants")
-        start, end = rfc3339.format_ns(instants[-1]), rfc3339.format_ns(instants[0])
+        query = spanning(instants)
     else:
-        start, end = FIXED_GAPS[gap]
-    ex = comms.get([("startDate", start), ("endDate", end)])
+        query = [("startDate", FIXED_GAPS[gap][0]), ("endDate", FIXED_GAPS[gap][1])]
+    ex = comms.get(query)
     judge(comms, ex)
     comms.ledger.note("DATE-ORDER", f"startDate after endDate answered {ex.status}")
 
@@ -176,26 +194,36 @@ WRITINGS = [
 ]
 
 
+def equal_instants_window(instants: list[int]) -> tuple[int, int]:
+    """(lo, hi) in ns: the first page's createdAt at its first and third quartiles."""
+    n = len(instants)
+    return (instants[n // 4], instants[3 * n // 4]) if instants else (0, 0)
+
+
+def window_query(lo: int, hi: int, minutes: int | str, digits: int | None) -> list[tuple[str, str]]:
+    """The window [lo, hi] written with offset ``minutes`` (or "+00:00") and ``digits``
+    fraction digits (None: the shortest exact), pageSize=1000."""
+    if digits is not None and (lo % 10 ** (9 - digits) or hi % 10 ** (9 - digits)):
+        digits = 9  # the same instants, never truncated: a truncated bound is another one
+    if minutes == "+00:00":
+        start, end = (rfc3339.format_ns(t, digits=digits)[:-1] + "+00:00" for t in (lo, hi))
+    else:
+        start = rfc3339.format_ns(lo, offset_minutes=int(minutes), digits=digits)
+        end = rfc3339.format_ns(hi, offset_minutes=int(minutes), digits=digits)
+    return [("startDate", start), ("endDate", end), ("pageSize", "1000")]
+
+
 @pytest.mark.clause("DATE-FORMAT", "NO-5XX", "ERROR-BODY")
 def test_equal_instants_give_identical_results(comms):
     """A window between two createdAt instants of the target's own data, written with Z,
     +00:00 and numeric offsets east and west (half hours, +14:00), with the shortest and with
     padded fractions: every writing must select the same ids."""
-    instants = first_page_instants(comms)
-    n = len(instants)
-    lo, hi = (instants[n // 4], instants[3 * n // 4]) if instants else (0, 0)
+    lo, hi = equal_instants_window(first_page_instants(comms))
     if lo == hi:
         pytest.skip("the first page holds too few distinct createdAt instants for a window")
 
     def window(minutes: int | str, digits: int | None):
-        if digits is not None and (lo % 10 ** (9 - digits) or hi % 10 ** (9 - digits)):
-            digits = 9  # the same instants, never truncated: a truncated bound is another one
-        if minutes == "+00:00":
-            start, end = (rfc3339.format_ns(t, digits=digits)[:-1] + "+00:00" for t in (lo, hi))
-        else:
-            start = rfc3339.format_ns(lo, offset_minutes=int(minutes), digits=digits)
-            end = rfc3339.format_ns(hi, offset_minutes=int(minutes), digits=digits)
-        ex = comms.get([("startDate", start), ("endDate", end), ("pageSize", "1000")])
+        ex = comms.get(window_query(lo, hi, minutes, digits))
         body = judge(comms, ex)
         return ex, [o.get("id") for o in body["operations"] if isinstance(o, dict)] if body else []
 

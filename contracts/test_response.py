@@ -17,6 +17,14 @@ QUERIES = {
 }
 
 
+def plan_ahead(comms, wanted) -> None:
+    """The selected queries' first pages, sent ahead on idle lanes (the plain one is the
+    preflight's, already fetched)."""
+    for query in wanted.values("test_first_page_shape", "query"):
+        if query != "plain":
+            comms.ahead_get(QUERIES[query])
+
+
 @pytest.mark.clause(
     "CT",
     "ENVELOPE",

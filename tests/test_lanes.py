@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import mutants_core
 import mutants_pagination
@@ -135,6 +136,44 @@ def test_work_sent_ahead_is_taken_once_and_in_order_of_length() -> None:
     assert ahead.untaken == 0
     lanes.close()
     assert order[0] == "long"  # the longest work left first
+
+
+def test_long_work_takes_at_most_half_the_lanes_the_rest_go_in_order_of_need() -> None:
+    """Latency benchmark, 2026-11-30: with every long walk first, 70 probes of the tests
+    that come second were still queued when asked for (5,000 operations at 50 ms), and their
+    tests sent them one at a time. Long work keeps half the lanes; the others serve the
+    tests in the order they will ask."""
+    lanes = Lanes(3)  # two background lanes: one for long work
+    ahead = Ahead(lanes)
+    started: list[str] = []
+    gate = threading.Event()
+
+    def work(name: str, wait: bool = False) -> Callable[[], str]:
+        def run() -> str:
+            started.append(name)
+            if wait:
+                gate.wait(5)
+            return name
+
+        return run
+
+    ahead.need = 5
+    ahead.plan("late", work("late"))
+    ahead.need = 1
+    ahead.plan("soon", work("soon"))
+    ahead.need = 9
+    ahead.plan("longest", work("longest", wait=True), cost=50)
+    ahead.plan("long", work("long"), cost=40)
+    assert ahead.start() == 4
+    deadline = time.monotonic() + 5
+    while len(started) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(started[:2]) == {"longest", "soon"}, started
+    assert started[2:] == ["late", "long"], started  # "long" once no short work is left
+    gate.set()
+    taken = [ahead.take(k, lambda: "fetched") for k in ("soon", "late", "long", "longest")]
+    assert taken == ["soon", "late", "long", "longest"]
+    lanes.close()
 
 
 # ---- the same verdict, 1 lane or many -------------------------------------------------------

@@ -196,23 +196,27 @@ class ContractSession:
         self.client  # noqa: B018 - preflight first: a bad target fails here, as it would later
         self._ahead = Ahead(self._client.lanes)  # type: ignore[union-attr]
         wanted: dict[Any, Wanted] = {}
+        first: dict[Any, int] = {}  # a module's work is needed from its first test on
         drawn = []
-        for item in items:
+        for position, item in enumerate(items):
             module = getattr(item, "module", None)
             if item.get_closest_marker("ahead") is not None:
-                drawn.append(item)
+                drawn.append((position, item))
             if module is None or not hasattr(module, "plan_ahead"):
                 continue
             params = getattr(getattr(item, "callspec", None), "params", {})
             wanted.setdefault(module, Wanted()).add(item.originalname, params)
+            first.setdefault(module, position)
         sent = 0
         try:
             for module, tests in wanted.items():
+                self._ahead.need = first[module]
                 _quietly(lambda m=module, t=tests: m.plan_ahead(self, t))
             sent += self._ahead.start()  # walks first: the dry runs below take CPU time
             self.planning = True
-            for item in drawn:
+            for position, item in drawn:
                 if list(inspect.signature(item.obj).parameters) == ["comms"]:
+                    self._ahead.need = position
                     _quietly(lambda i=item: i.obj(comms=self))
         except (TargetError, BudgetExhausted):
             pass  # the tests meet it themselves, each where it matters
