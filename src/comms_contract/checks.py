@@ -7,6 +7,7 @@ run-failing ones are raised together so pytest reports every clause a response b
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -288,7 +289,8 @@ def check_operations(v: Verdict, ops: list[dict]) -> None:
     else:
         v.lack("OP-SHAPE", too_few("no operation to check the shape of", 1, 0))
     ids = [o.get("id") for o in ops]
-    dupes = sorted({i for i in ids if isinstance(i, str) and ids.count(i) > 1})
+    counts = Counter(i for i in ids if isinstance(i, str))
+    dupes = sorted(i for i, n in counts.items() if n > 1)
     if len(ids) >= 2:
         v.observe("IDS-UNIQUE")
     else:

@@ -132,14 +132,16 @@ class Snapshot:
                 created[oid] = ns
         return cls(w, order, items, created)
 
-    @property
+    # computed once: a snapshot is never changed after ``of``, and with 5,000 operations a
+    # run asked for these hundreds of times (docs/performance.md, latency table)
+    @cached_property
     def newest(self) -> int | None:
         return max(self.created.values(), default=None)
 
-    @property
-    def chronological(self) -> list[str]:
+    @cached_property
+    def chronological(self) -> tuple[str, ...]:
         """Ids oldest first (ties by id), whatever the target's own order."""
-        return sorted(self.created, key=lambda i: (self.created[i], i))
+        return tuple(sorted(self.created, key=lambda i: (self.created[i], i)))
 
     def near_expiry(self, oid: str) -> bool:
         ns = self.created.get(oid)
