@@ -164,6 +164,19 @@ RETRY_AFTER_ABSURD = 86_400.0  # seconds; longer is no usable delay (RFC 9110 se
 _DELAY_SECONDS = re.compile(r"[0-9]+", re.ASCII)
 
 
+BACKOFF_FLOOR = 0.05  # seconds before the first repeat of a throttled request, doubling
+BACKOFF_FLOOR_MAX = 2.0
+
+
+def backoff_floor(attempt: int, max_wait: float) -> float:
+    """The least the suite waits before repeating a request throttled ``attempt`` times:
+    0.05 s, doubling, at most 2 s (and never more than ``max_wait``). Retry-After is a
+    minimum (RFC 9110 section 10.2.3); a ``Retry-After: 0`` from a token bucket that refills
+    in 50 ms otherwise used up every attempt within milliseconds, and the run ended in
+    exit 2 against a conformant server (fresh breaker, 2026-11-30)."""
+    return min(BACKOFF_FLOOR * 2 ** (attempt - 1), BACKOFF_FLOOR_MAX, max_wait)
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait for a Retry-After value, None if it is not valid (RFC 9110 §10.2.3).
 
@@ -439,7 +452,10 @@ class ClientSettings:
     max_requests: int | None = None
     rate_limit: float | None = None  # requests per second
     max_wait: float = 60.0  # cap for one Retry-After wait
-    max_attempts: int = 6  # per request, throttled answers included
+    # per request, throttled answers included: 10 repeats, the most CONTRACT.md section 5
+    # lets a client make before it gives up (a 7 s maintenance window answering 503 with
+    # Retry-After: 1 ended a run after 6; fresh breaker, 2026-11-30)
+    max_attempts: int = 11
     workers: int | None = None  # concurrent lanes; None: 1 in-process, a few against a URL
     connect_timeout: float = 10.0  # an unreachable host must fail fast, whatever --timeout says
     max_body: int = 32 * 1024 * 1024  # bytes after Content-Encoding is undone
@@ -839,7 +855,8 @@ class ContractClient:
                 self.ledger.notice("AUTH", ECHOED)
             if answer.status not in (429, 503):
                 break
-            delay = self._throttle_delay(answer, method, pairs, attempts)
+            asked = self._throttle_delay(answer, method, pairs, attempts)  # the target's
+            delay = max(asked, backoff_floor(attempts, self.settings.max_wait))  # this lane's
             now_served = self.lanes.served
             lifting, served = now_served > served, now_served
             if attempts >= self.settings.max_attempts and not (
@@ -852,11 +869,11 @@ class ContractClient:
                 # attempts
                 self._gave_up = (
                     f"the target kept answering {answer.status} after {attempts} attempts "
-                    f"(waited {waited:.1f}s): {method} {self._url(pairs)}"
+                    f"(waited {waited:.1f}s): {method} {self._url(pairs, shorten=True)}"
                 )
                 raise TargetError(self._gave_up)
-            self.lanes.pause(delay)  # every lane holds off, not only this one
-            self.sleep(delay)
+            self.lanes.pause(asked)  # every lane holds off as the target asked
+            self.sleep(delay)  # this request, at least its floor too
             waited += delay
             with self._counters:
                 self.waited += delay
@@ -892,7 +909,11 @@ class ContractClient:
             )
             raise TargetError(self._gave_up)
 
-    def _url(self, pairs: list) -> str:
+    def _url(self, pairs: list, *, shorten: bool = False) -> str:
+        """The request's URL, scrubbed; ``shorten``: long values (a page token) cut to 40
+        characters, for a one-line error (fresh breaker: a 500-character line)."""
+        if shorten:
+            pairs = [(k, v if len(v) <= 40 else v[:37] + "...") for k, v in pairs]
         return redact(self.target.url + ("?" + urlencode(pairs) if pairs else ""))
 
     def _check_throttle_body(self, answer: _Answer, method: str, pairs: list) -> None:
