@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comms_contract.checks import parse_json, why_not_json
-from comms_contract.judge import INTERMITTENT, describe
+from comms_contract.judge import INTERMITTENT, describe, repeat_5xx
 
 CASES = {
     "no credentials": False,
@@ -28,8 +28,12 @@ def test_bad_credentials_are_refused(comms, case):
     if ex.status >= 500:
         # a 5xx is NO-5XX's; AUTH is judged on the repeat, so a random fault landing on this
         # probe (a lane's timing decides which request it hits) does not decide AUTH's status
-        first, ex = ex, comms.get(params, auth=auth)
-        how = f"and {ex.status} when repeated" if ex.status >= 500 else INTERMITTENT.strip()
+        first, ex = ex, repeat_5xx(lambda: comms.get(params, auth=auth))
+        how = (
+            f"and {ex.status} each time it was repeated"
+            if ex.status >= 500
+            else INTERMITTENT.strip()
+        )
         message = f"{case}: {describe(params)} got {first.status} {how}"
         v.fail("NO-5XX", message, evidence=(first.line(),))
         v.exchange = ex
