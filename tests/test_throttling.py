@@ -383,7 +383,7 @@ def test_a_maintenance_window_of_seven_seconds_is_waited_out():
     def forever(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, headers={"Retry-After": "1"}, json={"code": 20503})
 
-    with pytest.raises(TargetError, match="after 11 attempts"):
+    with pytest.raises(TargetError, match="after 10 attempts"):
         Clock().client(forever).get({"pageSize": "1"})
 
 

@@ -25,7 +25,9 @@ def main() -> int:
     except (KeyError, ValueError) as exc:
         print(f"reference-driver: bad environment: {exc}", file=sys.stderr)
         return 2
-    client = ContractClient(target, Ledger(), settings=ClientSettings(timeout=20.0, max_wait=30))
+    # a model SDK: CLIENT-RETRY-BOUND's 10 throttled answers in a row, never more
+    settings = ClientSettings(timeout=20.0, max_wait=30, persist_while_served=False)
+    client = ContractClient(target, Ledger(), settings=settings)
     try:
         result = walk(client.get, [(k, str(v)) for k, v in params.items()])
     except TargetError as exc:  # persistent throttling, transport failure
