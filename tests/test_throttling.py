@@ -394,3 +394,15 @@ def test_the_give_up_line_shortens_a_long_page_token():
     with pytest.raises(TargetError) as info:
         clock.client(refuse).get([("pageToken", "A" * 400), ("pageSize", "2")])
     assert len(str(info.value)) < 250 and "A" * 37 + "..." in str(info.value), str(info.value)
+
+
+def test_the_give_up_line_never_cuts_the_token_in_half():
+    """The line cuts long values at 40 characters; a page token that carries the run's
+    token (an echo) must be scrubbed before the cut, or a piece of it survives."""
+    clock = Clock()
+    secret = "tok-abcdefgh"  # Clock.client's token
+    refuse = lambda request: httpx.Response(429, headers={"Retry-After": "0"}, json={})  # noqa: E731
+    with pytest.raises(TargetError) as info:
+        clock.client(refuse).get([("pageToken", "x" * 27 + secret + "y" * 30)])
+    line = str(info.value)
+    assert "tok-abcd" not in line and "abcdefgh" not in line, line

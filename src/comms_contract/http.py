@@ -917,7 +917,8 @@ class ContractClient:
     def _url(self, pairs: list, *, shorten: bool = False) -> str:
         """The request's URL, scrubbed; ``shorten``: long values (a page token) cut to 40
         characters, for a one-line error (fresh breaker: a 500-character line)."""
-        if shorten:
+        if shorten:  # scrubbed before the cut: a cut must not leave half a token unmasked
+            pairs = [(k, redact(v)) for k, v in pairs]
             pairs = [(k, v if len(v) <= 40 else v[:37] + "...") for k, v in pairs]
         return redact(self.target.url + ("?" + urlencode(pairs) if pairs else ""))
 
