@@ -13,7 +13,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from comms_contract import __version__, catalog
 from comms_contract.config import (
@@ -29,6 +29,9 @@ from comms_contract.interrupt import SIGNALS, RunInterrupted, signals_end_run
 from comms_contract.interrupt import exit_code as interrupt_exit_code
 from comms_contract.printable import printable
 from comms_contract.server.app import Credentials
+
+if TYPE_CHECKING:
+    import pytest
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR = 0, 1, 2
 EXIT_CODES = """exit codes:
@@ -63,6 +66,24 @@ class Preset:
     def __init__(self, run_config) -> None:
         self.run_config = run_config
         self.session = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Two savings for a run whose pytest output nobody reads (measured per mutant run).
+
+        - Without the terminal plugin (a default run) no traceback style is set and pytest
+          would build its long one, parsing the source of every frame of a failing test, for
+          a report the plugin replaces with the findings: "line" (0.06 s a failing test).
+        - No full garbage collection when the session ends: pytest 9 does two to surface
+          unraisable exceptions of objects left in reference cycles (0.1-0.2 s a run, more
+          in a process that runs the suite many times, as the self-tests do). Unraisable
+          exceptions raised during the run are still caught."""
+        if getattr(config.option, "tbstyle", None) is None:
+            config.option.tbstyle = "line"
+        try:
+            from _pytest.unraisableexception import gc_collect_iterations_key
+        except ImportError:  # another pytest: keep its default
+            return
+        config.stash[gc_collect_iterations_key] = 0
 
 
 class OneLineParser(argparse.ArgumentParser):
