@@ -94,6 +94,7 @@ def run_against(
     verdict_only: bool = False,
     reports: Path | None = None,
     credentials: Credentials | None = None,
+    shrink: bool | None = None,
     **client: float | int | None,
 ) -> Outcome:
     """``client`` takes ClientSettings fields: max_wait, max_requests, rate_limit, timeout.
@@ -101,7 +102,8 @@ def run_against(
     ``verdict_only``: stop at the first failing contract test and shrink nothing (the
     verdict, cheaply: for running many servers under many seeds). ``reports``: a folder that
     gets report.json, junit.xml and report.html. ``credentials``: what the suite sends (the
-    server's own are the demo pair unless it was built with others)."""
+    server's own are the demo pair unless it was built with others). ``shrink``: False skips
+    hypothesis' shrinking (None: the run's default, on in-process)."""
     creds = credentials or Credentials()
     config = RunConfig(
         target=Target(None, creds.account_id, creds.auth_token),
@@ -112,7 +114,7 @@ def run_against(
         client=ClientSettings(**client),  # type: ignore[arg-type]
         probe_methods=probe_methods,
         app=app,
-        shrink=False if verdict_only else None,
+        shrink=False if verdict_only else shrink,
         report_json=str(reports / "report.json") if reports else None,
         junit_xml=str(reports / "junit.xml") if reports else None,
         report_html=str(reports / "report.html") if reports else None,

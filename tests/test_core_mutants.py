@@ -61,6 +61,9 @@ def run_mutant(cls: type[Mutant], **options: object) -> Outcome:
         "probe_methods": cls.PROBE_METHODS,
         "max_wait": 0.05,
         "seed": RUN_SEED,
+        # the verdict and a readable report, not the smallest example: shrinking was a fifth
+        # of a failing run's CPU (the full runs below and tests/test_replays.py do shrink)
+        "shrink": False,
     }
     settings.update(options)
     return run_against(cls(seed=DATASET_SEED), **settings)

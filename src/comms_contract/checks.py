@@ -25,11 +25,17 @@ class Verdict:
         self.exchange = exchange
         self.failing: list[Finding] = []
         self._observed: Observed | None = None
+        self._evidence: tuple[Exchange, tuple[str, ...]] | None = None
 
     def evidence(self) -> tuple[str, ...]:
-        if self.exchange is None:
+        """The exchange's line and replay command, built (and scrubbed) once per exchange: a
+        page of 1,000 malformed operations gives thousands of findings."""
+        ex = self.exchange
+        if ex is None:
             return ()
-        return (self.exchange.line(), "reproduce: " + self.exchange.curl())
+        if self._evidence is None or self._evidence[0] is not ex:
+            self._evidence = (ex, (ex.line(), "reproduce: " + ex.curl()))
+        return self._evidence[1]
 
     def fail(
         self,
