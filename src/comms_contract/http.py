@@ -1141,7 +1141,10 @@ def _connect_message(target: Target, exc: Exception) -> str:
             f"TLS failure talking to {target.root}: the server does not speak TLS on that port "
             "(a plain-http server?); check the scheme and port of --base-url"
         )
-    if "UNEXPECTED_EOF" in upper or "EOF OCCURRED" in upper:
+    # a reset while connecting is a handshake cut short: TCP's own connect ends in "refused"
+    # (no data is exchanged before it completes), so on https the reset came in TLS's
+    reset = any(isinstance(e, ConnectionResetError) for e in chain)
+    if "UNEXPECTED_EOF" in upper or "EOF OCCURRED" in upper or (reset and _is_https(target)):
         return (
             f"TLS failure talking to {target.root}: the server closed the connection during "
             "the TLS handshake; check the scheme and port of --base-url"
@@ -1156,6 +1159,10 @@ def _connect_message(target: Target, exc: Exception) -> str:
     return (
         f"cannot connect to {target.root}: {redact(text)}; is the server up and --base-url right?"
     )
+
+
+def _is_https(target: Target) -> bool:
+    return urlsplit(target.root).scheme.lower() == "https"
 
 
 _DNS_MARKERS = (
