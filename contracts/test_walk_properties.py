@@ -430,6 +430,7 @@ def explicit_machine(ref: Snapshot) -> None:
     m.teardown()
 
 
+@pytest.mark.sequential  # each step's request depends on the answer before
 @pytest.mark.clause(
     "SELF",
     "TOKENS-REUSABLE",

@@ -66,3 +66,40 @@ def test_a_bad_target_is_a_usage_error_when_contract_tests_run(pytester: pytest.
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "refusing to send credentials over plain http://" in result.stderr.str()
     assert "t0ken-value" not in result.stdout.str() + result.stderr.str()
+
+
+class _Item:
+    """Just what the ordering reads of a pytest item: its markers."""
+
+    def __init__(self, name: str, *marks: str) -> None:
+        self.name, self.marks = name, set(marks)
+
+    def get_closest_marker(self, mark: str) -> object | None:
+        return mark if mark in self.marks else None
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def test_a_sequential_test_runs_before_the_first_test_sent_ahead():
+    """The state machine's round trips overlap the lanes' work instead of following it;
+    the rest keeps its order, and an order that already fits is left alone."""
+    from comms_contract.plugin import _sequential_first
+
+    items = [
+        _Item(n, *m)
+        for n, m in [
+            ("a", ()),
+            ("fuzz", ("ahead",)),
+            ("b", ()),
+            ("prop", ("ahead",)),
+            ("machine", ("sequential",)),
+        ]
+    ]
+    _sequential_first(items)  # type: ignore[arg-type]
+    assert [i.name for i in items] == ["a", "machine", "fuzz", "b", "prop"]
+    _sequential_first(items)  # type: ignore[arg-type]
+    assert [i.name for i in items] == ["a", "machine", "fuzz", "b", "prop"]
+    alone = [_Item("a"), _Item("machine", "sequential")]
+    _sequential_first(alone)  # type: ignore[arg-type]
+    assert [i.name for i in alone] == ["a", "machine"]

@@ -89,6 +89,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "ahead: a hypothesis test that plans its requests when comms.planning is set "
         "(run once that way to send its cases ahead on idle lanes)",
     )
+    config.addinivalue_line(
+        "markers",
+        "sequential: a test whose every request depends on the answer before (the state "
+        "machine); it runs before the first test marked ahead",
+    )
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
     requested = preset is not None or _contract_run_requested(config)
     # a signal can land inside a gc callback (hypothesis installs one) or a __del__, where
@@ -205,6 +210,24 @@ def pytest_collection(session: pytest.Session) -> bool | None:
     return None
 
 
+def _sequential_first(items: list[pytest.Item]) -> None:
+    """Move the tests marked ``sequential`` before the first test marked ``ahead``.
+
+    Against a distant target their round trips then overlap the lanes' work sent ahead
+    instead of following it (ci profile, 50 ms a request, 173 operations: 16.4 -> 15.5 s,
+    the state machine's 60 requests; at 5,000 no change). In every run, whatever the lanes,
+    so the order, and with it what a stateful target answers, is the same with 1 lane or 8.
+    """
+    sequential = [i for i in items if i.get_closest_marker("sequential") is not None]
+    first = next((i for i in items if i.get_closest_marker("ahead") is not None), None)
+    if not sequential or first is None or items.index(first) > items.index(sequential[0]):
+        return
+    for item in sequential:
+        items.remove(item)
+    at = items.index(first)
+    items[at:at] = sequential
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(clause_ids(i) for i in items):
         return  # a user's own run without contract tests: nothing to do
@@ -222,6 +245,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             tests = ledger.marked.setdefault(cid, [])
             if _test_name(item) not in tests:
                 tests.append(_test_name(item))
+    _sequential_first(items)
     if ledger.selected is None:
         return
     keep = [i for i in items if observes(i) & ledger.selected or not clause_ids(i)]
