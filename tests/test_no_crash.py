@@ -101,6 +101,20 @@ def test_unusable_bodies_are_body_errors_never_other_exceptions(body):
         ex.json()  # the failure is remembered, and raised the same way again
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"a": "cut sho', "not JSON: Unterminated string starting at character 6"),
+        (b"<html>", "not JSON: Expecting value at character 0"),
+    ],
+)
+def test_a_syntax_error_is_said_once_with_its_place(body, reason):
+    """Breaker, 2026-11-30: 'Unterminated string starting at at character 63473'."""
+    with pytest.raises(BodyError) as caught:
+        decode_json(body)
+    assert str(caught.value) == reason
+
+
 @pytest.mark.parametrize("body", [b"[]", b"null", b'"x"', b"{}", b"[[[[1]]]]"])
 def test_any_json_type_parses(body):
     decode_json(body)

@@ -267,7 +267,9 @@ def decode_json(body: bytes) -> Any:
     except BodyError:
         raise
     except json.JSONDecodeError as exc:
-        raise BodyError(f"not JSON: {exc.msg} at character {exc.pos}") from None
+        # the json module's own "Unterminated string starting at" already ends in "at"
+        where = "character" if exc.msg.endswith(" at") else "at character"
+        raise BodyError(f"not JSON: {exc.msg} {where} {exc.pos}") from None
     except ValueError as exc:  # int(): CPython's integer string conversion limit
         if "digits" in str(exc):
             raise BodyError(
