@@ -288,3 +288,17 @@ def test_one_fault_met_with_many_values_is_one_kind() -> None:
     b = Finding("OP-SHAPE", "at operations/9/status: 'Done ' is not one of ['queued']")
     c = Finding("OP-SHAPE", "at operations/9/createdAt: 'x' is not a 'date-time'")
     assert kind(a) == kind(b) != kind(c)
+
+
+def test_a_plugin_summary_after_a_stopped_run_says_the_rest_was_not_reached() -> None:
+    """Breaker, 2026-11-30: the pytest plugin's summary after a run that stopped at once
+    (a TLS reset) said "29 other clauses not touched by these tests", as if the user's tests
+    had not been about them; the run had stopped before it reached them."""
+    s = session()
+    s.ledger.touched.add("AUTH")
+    s.ledger.stopped = "the run stopped (see its error)"
+    lines = report.terminal_lines(s, width=80, only_touched=True)
+    text = " ".join(" ".join(lines).split())
+    others = len(catalog.clauses()) - 1
+    assert f"{others} other clauses not reached: the run stopped (see its error)" in text, text
+    assert "not touched" not in text, text

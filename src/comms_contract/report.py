@@ -423,9 +423,10 @@ def _render(
                 ledger=ledger,
             )
     if hidden:
+        # a run that stopped did not reach them: not the same as tests not about them
+        why = f"not reached: {ledger.stopped}" if ledger.stopped else "not touched by these tests"
         lines += _wrap(
-            f"{len(hidden)} other clauses not touched by these tests "
-            f"({', '.join(c['id'] for c in hidden)})",
+            f"{len(hidden)} other clauses {why} ({', '.join(c['id'] for c in hidden)})",
             width,
             "    ",
             "  ",
