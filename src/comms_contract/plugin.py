@@ -214,7 +214,7 @@ def _sequential_first(items: list[pytest.Item]) -> None:
     """Move the tests marked ``sequential`` before the first test marked ``ahead``.
 
     Against a distant target their round trips then overlap the lanes' work sent ahead
-    instead of following it (ci profile, 50 ms a request, 173 operations: 16.4 -> 15.5 s,
+    instead of following it (ci profile, 50 ms a request, 173 operations: 16.4 -> 15.8 s,
     the state machine's 60 requests; at 5,000 no change). In every run, whatever the lanes,
     so the order, and with it what a stateful target answers, is the same with 1 lane or 8.
     """
