@@ -61,3 +61,15 @@ def test_every_pagination_clause_has_a_mutant() -> None:
 
     owned = set(PAGINATION_CLAUSES) - {"TOKEN-GARBAGE"}
     assert owned <= {cls.CLAUSE for cls in [*MUTANTS, *CORE]}
+
+
+def test_a_refused_repeat_is_the_request_its_finding_shows() -> None:
+    """Breaker, 2026-11-30: "the next token of page 1 used a second time answered 410, not
+    the page" showed the first use (-> 200) as its request; the failing answer comes first."""
+    from mutants_pagination import SingleUseTokens
+
+    out = run_against(SingleUseTokens(seed=11), clauses=["TOKENS-REUSABLE"], seed=7)
+    row = next(c for c in document(out.session)["clauses"] if c["id"] == "TOKENS-REUSABLE")
+    refused = [e for e in row["evidence"] if "not the page" in e["message"]]
+    assert refused, row["evidence"]
+    assert all(e["request"]["status"] == 400 for e in refused), refused

@@ -702,7 +702,9 @@ def same_page(
         return fault
     if b.status != 200:
         return Finding(
-            clause, f"{what} answered {b.status}, not the page", (first.line(), b.line())
+            clause,
+            f"{what} answered {b.status}, not the page",
+            (b.line(), "the page it repeats: " + first.line()),  # the failing request first
         )
     a_ids, b_ids = page_ids(first), page_ids(b)
     session.ledger.observe(clause)
