@@ -11,6 +11,7 @@ every core and pagination mutant and every variation.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from harness import Outcome, run_against
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from comms_contract.lanes import Ahead, Lanes
+from comms_contract.lanes import LANE_SWITCH_INTERVAL, Ahead, Lanes
 from comms_contract.ledger import BudgetExhausted
 from comms_contract.server import ReferenceServer
 
@@ -117,6 +118,26 @@ def test_lanes_never_exceed_the_window() -> None:
     lanes.map(work, range(24))
     lanes.close()
     assert peak[0] <= 3
+
+
+def test_lanes_switch_threads_often_while_they_run_and_restore_the_interval() -> None:
+    """A lane's answer must not wait 5 ms (the interpreter's default switch interval) for the
+    lock the main thread holds while it checks pages: while lanes run, the interval is
+    LANE_SWITCH_INTERVAL; it comes back when the last run's lanes close, and one lane (no
+    threads) leaves it alone."""
+    before = sys.getswitchinterval()
+    one = Lanes(1)
+    one.map(lambda x: x, range(3))
+    assert sys.getswitchinterval() == before
+    first, second = Lanes(4), Lanes(2)
+    first.submit(lambda: None, background=True).result()
+    assert sys.getswitchinterval() == min(before, LANE_SWITCH_INTERVAL)
+    second.map(lambda x: x, range(3))
+    first.close()  # another run's lanes still run
+    assert sys.getswitchinterval() == min(before, LANE_SWITCH_INTERVAL)
+    second.close()
+    second.close()  # closing twice restores nothing twice
+    assert sys.getswitchinterval() == before
 
 
 def test_work_sent_ahead_is_taken_once_and_in_order_of_length() -> None:

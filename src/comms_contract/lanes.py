@@ -19,6 +19,7 @@ in which independent ones go out differs.
 from __future__ import annotations
 
 import heapq
+import sys
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -157,6 +158,8 @@ class Lanes:
             except BaseException as exc:  # handed to whoever takes the result
                 future.set_exception(exc)
             return future
+        if self._background is None and self._pool is None:
+            _switch_often(True)
         if background:
             if self._background is None:
                 self._background = ThreadPoolExecutor(
@@ -179,10 +182,40 @@ class Lanes:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        started = self._background is not None or self._pool is not None
         for pool in (self._background, self._pool):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._background = None
+        if started:
+            _switch_often(False)
+
+
+# A lane's answer waits for the interpreter lock while the main thread checks pages: at the
+# default switch interval (5 ms) each of the few times a lane needs the lock per exchange can
+# cost up to 5 ms, so the pageSize=1 walk that sets a run's floor went at ~65 ms a page
+# against a 50 ms server. While lanes run, the interval is 1 ms (bench --latency 50, ci, runs
+# 3: 15.6 -> 15.0 s at 173 operations, 33.3 -> 32.4 s at 5,000; docs/performance.md).
+LANE_SWITCH_INTERVAL = 0.001
+_switching = threading.Lock()
+_running_pools = 0
+_interval_before = 0.0
+
+
+def _switch_often(start: bool) -> None:
+    """Lower the interpreter's switch interval while any run's lanes are running; the value
+    before the first returns when the last one closes (``sys.setswitchinterval``)."""
+    global _running_pools, _interval_before
+    with _switching:
+        if start:
+            if _running_pools == 0:
+                _interval_before = sys.getswitchinterval()
+                sys.setswitchinterval(min(_interval_before, LANE_SWITCH_INTERVAL))
+            _running_pools += 1
+        elif _running_pools > 0:
+            _running_pools -= 1
+            if _running_pools == 0:
+                sys.setswitchinterval(_interval_before)
 
 
 def _settled(futures: list[Future[R]]) -> list[Future[R]]:
