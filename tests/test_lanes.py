@@ -138,6 +138,9 @@ def test_lanes_switch_threads_often_while_they_run_and_restore_the_interval() ->
     second.close()
     second.close()  # closing twice restores nothing twice
     assert sys.getswitchinterval() == before
+    second.submit(lambda: None).result()  # work after the run is over: nothing to restore it
+    assert sys.getswitchinterval() == before
+    second.close()
 
 
 def test_work_sent_ahead_is_taken_once_and_in_order_of_length() -> None:

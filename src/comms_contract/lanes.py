@@ -76,6 +76,7 @@ class Lanes:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._background: ThreadPoolExecutor | None = None
+        self._switching = False  # this run lowered the switch interval (_switch_often)
 
     # ---- one request ---------------------------------------------------------------------------
     @contextmanager
@@ -158,7 +159,10 @@ class Lanes:
             except BaseException as exc:  # handed to whoever takes the result
                 future.set_exception(exc)
             return future
-        if self._background is None and self._pool is None:
+        with self._cond:  # once per run, and never again once the run is over
+            lower = not self._closed and not self._switching
+            self._switching = self._switching or lower
+        if lower:
             _switch_often(True)
         if background:
             if self._background is None:
@@ -182,12 +186,12 @@ class Lanes:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        started = self._background is not None or self._pool is not None
+            restore, self._switching = self._switching, False
         for pool in (self._background, self._pool):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._background = None
-        if started:
+        if restore:
             _switch_often(False)
 
 
