@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from comms_contract import OPERATIONS_PATH, cli
+from comms_contract.config import CREDENTIALS_ON_ARGV
 from comms_contract.server import ReferenceServer
 from comms_contract.server.app import ApiError, Credentials
 
@@ -141,10 +142,21 @@ def test_token_on_argv_in_process_leaks_nowhere(capsys, tmp_path):
     captured = capsys.readouterr()
     assert code == 1
     assert "clauses violated" in captured.out
+    # said once the run is over, as the plugin does in pytest's warnings (breaker, 2026-11-30)
+    assert captured.err.splitlines()[-1] == f"comms-contract: warning: {CREDENTIALS_ON_ARGV}"
     assert_no_secret("stdout", captured.out)
     assert_no_secret("stderr", captured.err)
     for path in tmp_path.iterdir():
         assert_no_secret(path.name, path.read_text())
+
+
+def test_a_token_from_the_environment_draws_no_warning(capsys, monkeypatch):
+    monkeypatch.setenv("COMMS_AUTH_TOKEN", ReferenceServer().credentials.auth_token)
+    monkeypatch.setenv("COMMS_ACCOUNT_ID", ReferenceServer().credentials.account_id)
+    with serve(ReferenceServer()) as base:
+        code = cli.main(["run", "--base-url", base, "--profile", "quick", "--clause", "AUTH"])
+    assert code == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_rejected_credentials_message_leaks_nothing(capsys):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from comms_contract import __version__, catalog
 from comms_contract.config import (
+    CREDENTIALS_ON_ARGV,
     SETTINGS,
     Setting,
     build_run_config,
@@ -346,6 +347,9 @@ def _run(args: argparse.Namespace, received: list[int]) -> int:
         return interrupt_exit_code(getattr(signal, name, signal.SIGINT))
     if session is not None:
         print_report(session, verbose=args.verbose)
+    if code in (EXIT_OK, EXIT_VIOLATION) and args.auth_token is not None and config.target.base_url:
+        # after the report, not before: a run that cannot start says one line, its error
+        print(f"comms-contract: warning: {CREDENTIALS_ON_ARGV}", file=sys.stderr)
     return code
 
 

@@ -205,6 +205,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
+# said once the run is over (the CLI, on stderr) or in pytest's warnings (the plugin)
+CREDENTIALS_ON_ARGV = (
+    "--auth-token on the command line is visible to ps and shell history; prefer "
+    "COMMS_AUTH_TOKEN (it is masked in every report either way)"
+)
 SECRETS = {"auth-token", "auth_token", "password", "token", "secret"}
 TYPE_NAMES = {
     "text": "a string",

@@ -16,7 +16,7 @@ import hypothesis.errors
 import pytest
 
 from comms_contract import catalog, report
-from comms_contract.config import SETTINGS, build_run_config, values_from
+from comms_contract.config import CREDENTIALS_ON_ARGV, SETTINGS, build_run_config, values_from
 from comms_contract.http import ConfigError
 from comms_contract.interrupt import RunInterrupted, arm, pending, signal_name
 from comms_contract.judge import INTERMITTENT
@@ -129,10 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
     install(session)
     if any(str(a).startswith("--comms-auth-token") for a in config.invocation_params.args):
         config.issue_config_time_warning(
-            pytest.PytestConfigWarning(
-                "--comms-auth-token on the command line is visible to ps and shell history; "
-                "prefer COMMS_AUTH_TOKEN (it is masked in every report either way)"
-            ),
+            pytest.PytestConfigWarning("--comms-" + CREDENTIALS_ON_ARGV.removeprefix("--")),
             stacklevel=2,
         )
 
