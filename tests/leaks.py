@@ -2,8 +2,9 @@
 
 ``recoverable`` says which pieces of a token a text gives away in any form: it undoes
 percent-encoding, JSON/backslash escapes and HTML references (up to two layers, in any order)
-and decodes every base64 run at every alignment. ``cli_run`` is ``comms-contract run`` in a
-subprocess with the credentials in the environment, the way CI runs it, writing every report.
+and decodes every base64 run at every alignment and every hex run at both. ``cli_run`` is
+``comms-contract run`` in a subprocess with the credentials in the environment, the way CI
+runs it, writing every report.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PIECE = 10  # what the acceptance scanner calls recoverable
 _BACKSLASH_U = re.compile(r"\\+u([0-9a-fA-F]{4})")
 _BACKSLASH = re.compile(r"\\+(.)", re.S)
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{14,}")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
 
 
 def _unescape(text: str) -> str:
@@ -53,6 +55,11 @@ def recoverable(text: str, token: str, n: int = PIECE) -> list[str]:
                 chunk = std[offset:]
                 chunk = chunk[: len(chunk) // 4 * 4]
                 decoded = base64.b64decode(chunk)
+                found |= {repr(p) for p in byte_pieces if p in decoded}
+        for run in _HEX_RUN.findall(variant):
+            for offset in range(2):
+                chunk = run[offset:]
+                decoded = bytes.fromhex(chunk[: len(chunk) // 2 * 2])
                 found |= {repr(p) for p in byte_pieces if p in decoded}
     return sorted(found)
 

@@ -1,6 +1,6 @@
 """Secrets, end to end: a server that echoes the credentials in every form it can think of
 (raw, upper-case, escaped, percent-encoded, HTML references, base64 at every alignment and in
-fragments, in bodies, JSON field values padded so that every cut lands inside the token, and
+fragments, hex, in bodies, JSON field values padded so that every cut lands inside the token, and
 headers) leaves nothing from which a 10-character piece of the token can be recovered.
 
 Checked through both exits a user has: ``comms-contract run`` (stdout, stderr, JSON, JUnit,
@@ -68,6 +68,9 @@ def echo_forms(account: str, token: str, authorization: str) -> list[str]:
         base64.urlsafe_b64encode(raw).decode().rstrip("="),
         quote(b64, safe=""),
         b64.replace("/", "\\/"),
+        token.encode().hex(),  # a debug dump (breaker, 2026-11-30: hex went through unmasked)
+        raw.hex().upper(),
+        "x" + token.encode().hex()[1:],  # a run that starts mid-byte
     ]
     for align in range(3):  # the token at every byte offset of a base64 stream
         data = b"\x00\x7f"[:align] + token.encode() + b"!"

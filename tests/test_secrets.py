@@ -34,6 +34,8 @@ FORMS = {
     "base64": B64,
     "base64 unpadded": B64.rstrip("="),
     "base64 urlsafe": base64.urlsafe_b64encode(PAIR.encode()).decode().rstrip("="),
+    "hex": TOKEN.encode().hex(),
+    "HEX of account:token": PAIR.encode().hex().upper(),
 }
 # NO-5XX also selects the forged-token tests (a pageToken in the repro); TOKEN-GARBAGE is
 # left out because it selects the walk state machine, whose shrinking against a server this

@@ -7,6 +7,7 @@ run of at least ``PIECE`` consecutive characters of the token, written
 - escaped, one character at a time, in any mix: percent-encoding (``%2F``/``%2f``, and
   ``%252F`` double-encoded), JSON and backslash escapes (``\\/`` as PHP writes it, ``\\u002F``,
   ``\\x2f``, doubled backslashes), HTML character references (``&#47;``, ``&#x2F;``, ``&sol;``);
+- hex, in either case, at either nibble alignment (``2 x PIECE`` digits make a piece);
 - base64, standard or URL-safe alphabet, padded or not, at any of the 3 byte alignments (the
   token inside ``account:token`` in a Basic header, or any other stream): every run of
   ``b64_window(PIECE)`` base64 characters that encode token bits only is masked, so what
@@ -235,6 +236,16 @@ class Redactor:
             keep = raw_keep if skip_predictable else None
             self._add(self._patterns, _Pattern.build(view, PIECE, fold_case=True, keep=keep))
         secret = auth_token.encode("utf-8")
+        # hex of the token's bytes (a debug dump), either case: every window of 2 x PIECE hex
+        # digits is masked, so a survivor holds fewer than PIECE whole bytes at either
+        # alignment
+        hex_width = 2 * min(PIECE, len(secret))
+
+        def hex_keep(i: int) -> bool:
+            return not predictable(secret[(i + 1) // 2 : (i + hex_width) // 2].decode("latin-1"))
+
+        keep = hex_keep if skip_predictable else None
+        self._add(self._patterns, _Pattern.build(secret.hex(), hex_width, True, keep=keep))
         width = b64_window(min(PIECE, len(auth_token)))
         for core, bit in base64_cores(secret):
             if len(core) < min(width, 4):
