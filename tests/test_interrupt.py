@@ -234,3 +234,24 @@ def test_a_signal_ends_a_plain_pytest_run_stuck_on_a_stalled_target(tmp_path):
     assert took < 60, f"{took:.1f} s from SIGINT to exit (the lanes waited for --timeout)"
     assert "Traceback" not in out + err, (out, err)
     assert json.loads(report.read_text())["result"] == "interrupted"
+
+
+def test_a_plain_pytest_run_its_target_stopped_fails_in_junitxml(tmp_path):
+    """Breaker, 2026-11-30: a plain pytest run that the target stopped (a throttle that never
+    lifts) exited 2, but its --junitxml said errors="0" failures="0" skipped="1", which a CI
+    reads as a pass with a skip. The stop is one failed case, as an interruption is."""
+    from test_throttling import RevokesAfter
+
+    report = tmp_path / "r.json"
+    junit = tmp_path / "pytest.xml"
+    with serve(RevokesAfter(40, seed=1)) as base:
+        proc = start_plain_pytest(base, report, tmp_path, "--junitxml", str(junit))
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, (out, err)
+    assert "Traceback" not in out + err, (out, err)
+    suite = ET.parse(junit).getroot().find("testsuite")  # noqa: S314 - our own file
+    case = suite.find("testcase[@name='stopped']/failure")
+    assert case is not None, ET.tostring(suite)[:600]
+    assert "stopped accepting the credentials" in case.get("message", ""), case.attrib
+    assert CREDS.auth_token not in junit.read_text()
+    assert json.loads(report.read_text())["result"] == "error"

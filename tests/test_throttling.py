@@ -268,11 +268,11 @@ class RevokesAfter(ReferenceServer):
 
     def __init__(self, after: int, **kw) -> None:
         super().__init__(**kw)
-        self.after = after
+        self.accepted_for = after  # not ``after``: ReferenceServer.after pages a list
 
     def authenticate(self, request: Request) -> None:
         super().authenticate(request)
-        if self.requests > self.after:
+        if self.requests > self.accepted_for:
             raise ApiError(401, 20003, "Authentication Error - invalid credentials")
 
 

@@ -388,6 +388,7 @@ def _report_error(item: pytest.Item, call: pytest.CallInfo, rep, ids: list[str])
         if str(fatal) not in session.errors:
             session.errors.append(redact(str(fatal)))
         item.session.shouldstop = redact(str(fatal))
+        session.fatal = session.fatal or redact(str(fatal))
         ledger.stopped = "the run stopped (see its error)"
         # the target cannot be tested: not a finding about this test, so no failure section;
         # the runner prints the one-line reason and exits 2
@@ -544,8 +545,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     nothing = not run.ledger.touched
     if nothing and not run.errors and not run.interrupted:
         return  # no contract test ran: stay out of the user's way
-    if run.interrupted and not run.runner:
-        _report_interruption(session, run.interrupted)
+    if not run.runner:  # pytest's own reports (--junitxml) must not read as a pass
+        if run.interrupted:
+            text = f"interrupted by {run.interrupted}: the contract run did not finish; "
+            _report_unfinished(session, "interrupted", text + "its verdict is unknown")
+        elif run.fatal:
+            _report_unfinished(session, "stopped", f"the contract run stopped: {run.fatal}")
     write_reports(run)
     if run.interrupted:  # the shell's code for a process ended by signal N: 128 + N
         session.exitstatus = 128 + getattr(signal, run.interrupted, signal.SIGINT)
@@ -555,15 +560,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _report_interruption(session: pytest.Session, signame: str) -> None:
-    """Under plain pytest, an interrupted contract run is one failed test in pytest's own
-    reports: its ``--junitxml`` listed only the tests that had finished (``tests="0"
-    failures="0"`` for a run stopped in its first test), which a CI reads as a pass."""
-    text = f"interrupted by {signame}: the contract run did not finish; its verdict is unknown"
+def _report_unfinished(session: pytest.Session, name: str, text: str) -> None:
+    """Under plain pytest, a contract run that did not finish (interrupted, or stopped by a
+    target that cannot be tested) is one failed test ``comms-contract::<name>`` in pytest's
+    own reports: its ``--junitxml`` listed only the tests that had finished (``tests="0"
+    failures="0"`` for a run interrupted in its first test; ``skipped="1"`` for one whose
+    target stopped it), which a CI reads as a pass."""
     for when, outcome in (("call", "failed"), ("teardown", "passed")):
         report = pytest.TestReport(
-            nodeid="comms-contract::interrupted",
-            location=("comms-contract", None, "interrupted"),
+            nodeid=f"comms-contract::{name}",
+            location=("comms-contract", None, name),
             keywords={},
             outcome=outcome,  # type: ignore[arg-type]
             longrepr=text if outcome == "failed" else None,
