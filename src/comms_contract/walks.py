@@ -404,11 +404,26 @@ def _check_stop(out: Findings, w: Walk, get: GetPage | None) -> None:
             "the walker stopped instead of looping",
         )
     elif w.stopped == "too-many-pages":
-        out.add(
-            "WALK-EXACTLY-ONCE",
-            f"still a next after {len(w.pages)} pages ({len(w.items)} items): more pages "
-            "than the result can need; the walker stopped",
-        )
+        # the cap counts pages of the size asked: pages held short (a server that ignores
+        # pageSize) exceed it on a walk that was going fine, and that fault is FULL-PAGES'
+        # (SIZE-DEFAULT's without a pageSize), already charged page by page (breaker,
+        # 2026-11-30: IgnoresPageSize failed WALK-EXACTLY-ONCE too)
+        sizes = effective_sizes(w)
+        short = next((i for i, page in enumerate(w.pages) if len(page) < sizes[i]), None)
+        if short is None:
+            out.add(
+                "WALK-EXACTLY-ONCE",
+                f"still a next after {len(w.pages)} pages ({len(w.items)} items): more pages "
+                "than the result can need; the walker stopped",
+            )
+        else:
+            clause = "SIZE-DEFAULT" if all(s is None for s in w.sizes) else "FULL-PAGES"
+            out.add(
+                clause,
+                f"the walker stopped after {len(w.pages)} pages ({len(w.items)} items): pages "
+                f"held short (page {short + 1}: {len(w.pages[short])} operations for "
+                f"{sizes[short]}) need more pages than the result can fill at the size asked",
+            )
 
 
 def _check_sizes(out: Findings, ledger: Ledger, w: Walk) -> None:
