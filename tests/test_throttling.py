@@ -9,6 +9,7 @@ import asyncio
 import email.utils
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -406,3 +407,17 @@ def test_the_give_up_line_never_cuts_the_token_in_half():
         clock.client(refuse).get([("pageToken", "x" * 27 + secret + "y" * 30)])
     line = str(info.value)
     assert "tok-abcd" not in line and "abcdefgh" not in line, line
+
+
+def test_the_give_up_line_never_waited_longer_than_the_run():
+    """Breaker, 2026-11-30: one lane against 429 with Retry-After: 1 forever gave up with
+    "(waited 12.6s)" while the run's summary said "waited 9.0 s": the backoff floor beyond
+    the Retry-After (1.6 s, then 2 s) was waited but not counted. The run's waited time is
+    every wait, overlaps once, so it is never less than one request's."""
+    clock = Clock()
+    client = clock.client(lambda r: httpx.Response(429, headers={"Retry-After": "1"}, json={}))
+    with pytest.raises(TargetError, match=r"waited (\d+\.\d)s") as err:
+        client.get({"pageSize": "1"})
+    gave_up = float(re.search(r"waited (\d+\.\d)s", str(err.value))[1])
+    assert gave_up == pytest.approx(clock.now, abs=0.05)  # every second of it was waited
+    assert client.lanes.paused == pytest.approx(clock.now)

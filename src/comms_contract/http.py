@@ -879,7 +879,7 @@ class ContractClient:
                     f"(waited {waited:.1f}s): {method} {self._url(pairs, shorten=True)}"
                 )
                 raise TargetError(self._gave_up)
-            self.lanes.pause(asked)  # every lane holds off as the target asked
+            self.lanes.pause(asked, own=delay)  # every lane holds off as the target asked
             self.sleep(delay)  # this request, at least its floor too
             waited += delay
             with self._counters:

@@ -70,7 +70,8 @@ class Lanes:
         self._active = 0
         self._next_send = 0.0  # rate limit: the earliest time the next request may leave
         self._paused_until = 0.0  # Retry-After: no lane sends before this
-        self._paused_total = 0.0  # every pause set so far, overlaps counted once
+        self._paused_total = 0.0  # every wait so far (pauses and holds), overlaps counted once
+        self._waited_until = 0.0  # the end of the latest wait counted in _paused_total
         self._since_change = 0
         self._cond = threading.Condition()
         self._pool: ThreadPoolExecutor | None = None
@@ -125,20 +126,27 @@ class Lanes:
 
     @property
     def paused(self) -> float:
-        """Seconds of wall time the run has held off for Retry-After so far: overlapping
-        pauses of several lanes count once, and a pause still running counts only up to now
-        (an interrupted run reported "waited 300.1 s" in 285 s)."""
+        """Seconds of wall time the run has held off so far, for a Retry-After or a lane's
+        own backoff (``pause``'s ``own``): overlapping waits of several lanes count once, and
+        a wait still running counts only up to now (an interrupted run reported "waited
+        300.1 s" in 285 s)."""
         with self._cond:
-            return self._paused_total - max(0.0, self._paused_until - self.clock())
+            return self._paused_total - max(0.0, self._waited_until - self.clock())
 
-    def pause(self, seconds: float) -> None:
-        """Honour a Retry-After for every lane: nobody sends for ``seconds``."""
+    def pause(self, seconds: float, *, own: float = 0.0) -> None:
+        """Honour a Retry-After for every lane: nobody sends for ``seconds``. ``own``: how
+        long the calling lane itself waits (its backoff, at least ``seconds``), counted in
+        ``paused`` without holding the others: a give-up line's "waited 12.6s" for one
+        request must not exceed the run's "waited 9.0 s" (breaker, 2026-11-30)."""
         with self._cond:
             now = self.clock()
-            until = now + seconds
-            # wall time held off: overlapping pauses of several lanes count once
-            self._paused_total += max(0.0, until - max(now, self._paused_until))
-            self._paused_until = max(self._paused_until, until)
+            self._count_wait(now, now + max(seconds, own))
+            self._paused_until = max(self._paused_until, now + seconds)
+
+    def _count_wait(self, now: float, until: float) -> None:
+        # wall time held off: overlapping waits of several lanes count once
+        self._paused_total += max(0.0, until - max(now, self._waited_until))
+        self._waited_until = max(self._waited_until, until)
 
     # ---- running independent work -----------------------------------------------------------
     @property
