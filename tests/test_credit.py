@@ -81,3 +81,16 @@ def test_a_passing_test_credits_only_what_it_observed() -> None:
     assert "test_a" not in status["ENVELOPE"].message  # no pytest ids in a default report
     ledger.observe("RETRY-AFTER-429", by="every throttled answer")
     assert {r.id: r.status for r in ledger.results()}["RETRY-AFTER-429"] == "pass"
+
+
+def test_a_lack_says_why_the_operations_it_had_do_not_count() -> None:
+    """Breaker, 2026-11-30: "no operation with integer stats to add up: 1 operation(s)
+    needed, the answer held 50" read as a contradiction; the 50 had their stats as strings."""
+    from comms_contract.checks import Verdict, check_operations
+
+    ledger = Ledger()
+    op = {"id": "op1", "status": "QUEUED", "createdAt": "2026-11-29T10:00:00Z"}
+    op["stats"] = {k: "1" for k in ("total", "scheduled", "queued", "sent", "failed")}
+    check_operations(Verdict(ledger, None), [op, dict(op, id="op2")])
+    reasons = " ".join(ledger.lacking.get("STATS-SUMS", []))
+    assert "the answer held 0 (none of its 2 operations had them)" in reasons, reasons

@@ -331,9 +331,20 @@ def check_operations(v: Verdict, ops: list[dict]) -> None:
     else:
         v.lack(
             "UPDATED-AFTER-CREATED",
-            too_few("no operation with both dates to compare", 1, len(ops)),
+            too_few("no operation with both dates to compare", 1, 0) + _of(ops, "both dates"),
         )
     if stats_seen:
         v.observe("STATS-SUMS")
     else:
-        v.lack("STATS-SUMS", too_few("no operation with integer stats to add up", 1, len(ops)))
+        v.lack(
+            "STATS-SUMS",
+            too_few("no operation with integer stats to add up", 1, 0) + _of(ops, "them"),
+        )
+
+
+def _of(ops: list, what: str) -> str:
+    """Why the operations a page held do not count (a breaker read "1 operation(s) needed,
+    the answer held 50" as a contradiction: the 50 had string stats)."""
+    if not ops:
+        return ""
+    return f" (none of its {len(ops)} operation{'s' * (len(ops) != 1)} had {what})"
