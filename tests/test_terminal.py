@@ -123,6 +123,7 @@ def test_replays_carry_throttling_budget_and_options() -> None:
 
 def test_the_verdict_is_the_last_line_and_errors_are_not_repeated() -> None:
     s = session()
+    s.runner = True  # comms-contract run: it prints the errors on stderr
     s.ledger.mark_checked("AUTH", "test_auth")
     s.errors.append("cannot connect to https://comms.staging.example.com")
     lines = report.terminal_lines(s, width=80)
@@ -302,3 +303,16 @@ def test_a_plugin_summary_after_a_stopped_run_says_the_rest_was_not_reached() ->
     others = len(catalog.clauses()) - 1
     assert f"{others} other clauses not reached: the run stopped (see its error)" in text, text
     assert "not touched" not in text, text
+
+
+def test_run_errors_are_listed_where_they_are_not_on_stderr() -> None:
+    """A verifier, 2026-11-30: under plain pytest the summary said "1 run error (on stderr)"
+    with stderr empty. The runner prints errors on stderr; the plugin's summary lists them."""
+    s = session()
+    s.ledger.touched.add("AUTH")
+    s.errors.append("the target stopped accepting the credentials after 50 requests")
+    plugin = " ".join(report.terminal_lines(s, width=80, only_touched=True))
+    assert "1 run error (below)" in plugin and "error: the target stopped accepting" in plugin
+    s.runner = True
+    cli = " ".join(report.terminal_lines(s, width=80))
+    assert "1 run error (on stderr)" in cli and "error: the target" not in cli

@@ -18,7 +18,7 @@ from typing import Any
 
 from comms_contract import OPERATIONS_PATH, __version__
 from comms_contract.ledger import ClauseResult, Finding, Ledger, kind
-from comms_contract.printable import xml_safe
+from comms_contract.printable import printable, xml_safe
 from comms_contract.redact import redact
 from comms_contract.session import ContractSession
 
@@ -438,10 +438,15 @@ def _render(
     facts = f"{doc['requests']} requests, {doc['duration_s']:.1f} s{waited}, seed {doc['seed']}"
     if doc["errors"]:
         n = len(doc["errors"])
-        facts += f"; {n} run error{'s' * (n != 1)} (on stderr)"
+        # the runner prints them on stderr; under plain pytest they are listed here (a
+        # verifier, 2026-11-30: "1 run error (on stderr)" with nothing on stderr)
+        facts += f"; {n} run error{'s' * (n != 1)} ({'on stderr' if session.runner else 'below'})"
     if doc["interrupted"]:
         facts += f"; interrupted by {doc['interrupted']}: the results are incomplete"
     lines += _wrap(facts, width, "  ")
+    if not session.runner:
+        for text in doc["errors"]:  # scrubbed again at this exit; printable: target bytes
+            lines += _wrap(redact(printable(text)), width, "    ", "  error: ", max_lines=3)
     verdict_line = f"result: {doc['result'].upper()}  {shown}"
     if len(verdict_line) > width:
         verdict_line = f"result: {doc['result'].upper()}"  # one line, whatever the width
