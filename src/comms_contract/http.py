@@ -910,9 +910,11 @@ class ContractClient:
         plain = self._send("GET", [("pageSize", "1")], credentials, {})
         if plain.status in (401, 403):
             self._gave_up = (
-                f"the target stopped accepting the credentials after {self.requests} requests "
-                f"({status}, and {plain.status} to a plain GET; they were accepted at the "
-                "start): was the token rotated or revoked?"
+                # "noticed at", not "after": lanes send on while the first refusal is
+                # confirmed, so the count includes refused requests (verifier, 2026-11-30)
+                f"the target stopped accepting the credentials (noticed at request "
+                f"{self.requests}: {status}, and {plain.status} to a plain GET; they were "
+                "accepted at the start): was the token rotated or revoked?"
             )
             raise TargetError(self._gave_up)
 
