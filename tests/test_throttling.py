@@ -285,6 +285,8 @@ def test_credentials_revoked_mid_run_stop_the_run_with_one_line():
     out = run_against(RevokesAfter(50, seed=1), profile="quick", workers=4, max_wait=0.01)
     assert out.code == 2, out.explain()
     assert [e for e in out.session.errors if "stopped accepting the credentials" in e]
+    # not "after N requests": N counts the refused ones sent while it was confirmed
+    assert [e for e in out.session.errors if "(noticed at request " in e], out.session.errors
     assert not out.failed, out.explain()  # no clause charged with the revocation
 
 
