@@ -12,7 +12,8 @@ import shlex
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 from comms_contract import __version__, catalog
@@ -218,6 +219,32 @@ def hypothesis_cache_dir() -> str | None:
     return path if os.access(path, os.W_OK) else None
 
 
+# environment variables through which a caller's pytest settings would reach the run
+CALLERS_PYTEST_ENVIRONMENT = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    "PYTEST_DEBUG",
+)
+
+
+@contextmanager
+def own_pytest_environment() -> Iterator[None]:
+    """While the run's pytest starts: none of the caller's pytest settings, and no plugin
+    but the suite's (entry-point autoloading off); the caller's values come back after.
+
+    A CI job's ``PYTEST_ADDOPTS="-n 2"`` or ``"--collect-only"`` had made a run judge nothing
+    and print PASS; ``"-k walk"`` dropped clauses; an installed plugin such as pytest-randomly
+    would reorder the contract tests (same seed, other requests)."""
+    saved = {n: os.environ.pop(n) for n in CALLERS_PYTEST_ENVIRONMENT if n in os.environ}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        os.environ.update(saved)
+
+
 def run_suite(
     run_config,
     *,
@@ -245,6 +272,8 @@ def run_suite(
         "-c",
         str(here / "pytest.ini"),
         "-p",
+        "comms_contract.plugin",  # it registers hypothesis' and schemathesis' plugins
+        "-p",
         "no:cacheprovider",
         "--assert=plain",  # checks raise ClauseViolations; rewriting plugins cost ~2 s a run
         *terminal,
@@ -268,7 +297,8 @@ def run_suite(
                 scratch = tempfile.TemporaryDirectory(prefix="comms-contract-")
                 home = scratch.name
             hypothesis.configuration.set_hypothesis_home_dir(home)
-        code = pytest.main(args, plugins=[preset, *plugins])
+        with own_pytest_environment():
+            code = pytest.main(args, plugins=[preset, *plugins])
     except RunInterrupted as exc:  # before pytest's session began: pytest did not catch it
         code = pytest.ExitCode.INTERRUPTED
         interrupted = exc.signal_name

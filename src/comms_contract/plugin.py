@@ -7,10 +7,13 @@ a ``comms_*`` fixture; then it records each clause's result and writes the repor
 from __future__ import annotations
 
 import atexit
+import functools
+import importlib
 import os
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from importlib.metadata import entry_points
 
 import hypothesis.errors
 import pytest
@@ -39,6 +42,31 @@ from comms_contract.session import (
 )
 
 _RESTORE_SIGNALS = pytest.StashKey[Callable[[], None]]()
+
+# the pytest plugins the contract tests cannot run without: hypothesis' (seed option, health
+# checks) and schemathesis' (it turns ``@SCHEMA.parametrize()`` into test cases)
+NEEDED_PLUGINS = ("_hypothesis_pytestplugin", "schemathesis.pytest.plugin")
+
+
+@functools.cache
+def _entry_point_names() -> dict[str, str]:
+    """Module -> its ``pytest11`` entry point name (the name autoloading registers)."""
+    return {ep.value.partition(":")[0]: ep.name for ep in entry_points(group="pytest11")}
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Register the plugins in NEEDED_PLUGINS when pytest did not: with entry-point
+    autoloading off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, and in ``comms-contract run``),
+    ``-p comms_contract`` alone would leave the fuzzer without its test cases ("fixture
+    'case' not found"). Registered under their entry point names, so that autoloading, when
+    on, finds them loaded instead of loading them twice."""
+    for module_name in NEEDED_PLUGINS:
+        name = _entry_point_names().get(module_name, module_name)
+        if pluginmanager.is_blocked(name) or pluginmanager.get_plugin(name) is not None:
+            continue
+        module = importlib.import_module(module_name)
+        if not pluginmanager.is_registered(module):
+            pluginmanager.register(module, name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,6 +124,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
     requested = preset is not None or _contract_run_requested(config)
+    if requested and getattr(config.option, "dist", "no") != "no":
+        _stay_in_one_process(config)
     # a signal can land inside a gc callback (hypothesis installs one) or a __del__, where
     # Python cannot raise: the exception is "ignored" and pytest reports it as a warning with
     # its frames. The run still ends (``pending`` is asked between tests); the warning, a
@@ -132,6 +162,23 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.PytestConfigWarning("--comms-" + CREDENTIALS_ON_ARGV.removeprefix("--")),
             stacklevel=2,
         )
+
+
+def _stay_in_one_process(config: pytest.Config) -> None:
+    """A contract run under ``pytest -n N`` (pytest-xdist) runs in this one process.
+
+    Split over workers, each worker judged part of the clauses and wrote its own reports over
+    the others' (the last one won: the rest read "skipped"), and no per-clause summary was
+    printed. The suite's parallelism is its lanes (``--comms-workers``), inside one run.
+    xdist starts its workers in its own ``pytest_configure`` (trylast): this runs first."""
+    config.option.dist = "no"
+    config.issue_config_time_warning(
+        pytest.PytestConfigWarning(
+            "comms-contract: the contract tests run in one process (their independent "
+            "requests go out on --comms-workers lanes): -n/--dist is ignored for this session"
+        ),
+        stacklevel=2,
+    )
 
 
 def _scrub_debug_log(config: pytest.Config) -> None:
