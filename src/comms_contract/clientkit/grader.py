@@ -10,6 +10,7 @@ scenario names at least one clause. A verdict is ``pass``, ``fail``, ``n/a`` or 
 from __future__ import annotations
 
 import re
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ THROTTLED = (429, 503)
 _FRACTION = re.compile(r"[.](\d+)")
 _NAIVE = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?$")
 _PAGE_SIZE = re.compile(r"^[1-9][0-9]{0,3}$")
+# the built-in caps SDKs are known to ship (max pages, max items): a walk that passes
+# CLIENT-NO-SILENT-CAP must go past both (the long-walk scenario does)
+CAP_PAGES = 1_000
+CAP_ITEMS = 10_000
 
 
 @dataclass
@@ -44,7 +49,7 @@ class DriverRun:
     stderr_tail: str = ""
     duration: float = 0.0
     cut: str = ""  # why the kit ended the driver early (a runaway or a hang), else ""
-    cut_kind: str = ""  # runaway | hang | early (a repeat before Retry-After elapsed)
+    cut_kind: str = ""  # runaway | hang | early (a repeat before Retry-After) | output (a flood)
 
     @property
     def ok(self) -> bool:
@@ -58,7 +63,16 @@ class DriverRun:
             return f"was killed after {self.duration:.0f}s without finishing"
         text = self.stderr_tail.strip()
         tail = f" (stderr: {text.splitlines()[-1][:160]})" if stderr and text else ""
+        if self.exit_code is not None and self.exit_code < 0:  # subprocess: -N is signal N
+            return f"was killed by {_signal_name(-self.exit_code)}{tail}"
         return f"exited {self.exit_code}{tail}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 @dataclass
@@ -403,22 +417,27 @@ def check_retry_bound(ctx: Context) -> str:
             f"{MAX_THROTTLED} throttled answers in a row, stop and surface the error",
             [streak[0], streak[MAX_THROTTLED - 1], streak[MAX_THROTTLED]],
         )
-    if ctx.built.never_lifts:
-        last = ctx.hits[first + longest - 1]
-        if ctx.run.ok:
-            raise Failure(
-                f"exited 0 after a throttle that never lifts ({longest} throttled answer(s)): "
-                f"{len(ctx.output)} id(s) presented as a complete list",
-                [last],
-            )
-        if ctx.run.timed_out or ctx.run.cut_kind == "hang":
-            raise Failure(
-                f"a throttle that never lifts must end in an error, not a hang: after "
-                f"{longest} throttled answer(s) the client {ctx.run.describe()}",
-                [last],
-            )
-        return f"stopped after {longest} throttled answer(s) in a row: {ctx.run.describe()}"
-    return f"at most {longest} throttled answer(s) in a row for one request"
+    if not ctx.built.never_lifts:
+        # a throttle that lifts after a few answers cannot show a missing bound: a PASS here
+        # would vouch for a clause nothing tested (breaker, 2026-11-30)
+        raise NotApplicable(
+            f"at most {longest} throttled answer(s) in a row here; the bound is exercised by "
+            "the never-lifts scenarios"
+        )
+    last = ctx.hits[first + longest - 1]
+    if ctx.run.ok:
+        raise Failure(
+            f"exited 0 after a throttle that never lifts ({longest} throttled answer(s)): "
+            f"{len(ctx.output)} id(s) presented as a complete list",
+            [last],
+        )
+    if ctx.run.timed_out or ctx.run.cut_kind == "hang":
+        raise Failure(
+            f"a throttle that never lifts must end in an error, not a hang: after "
+            f"{longest} throttled answer(s) the client {ctx.run.describe()}",
+            [last],
+        )
+    return f"stopped after {longest} throttled answer(s) in a row: {ctx.run.describe()}"
 
 
 def check_no_blind_500(ctx: Context) -> str:
@@ -509,6 +528,14 @@ def check_surfaces_errors(ctx: Context) -> str:
         # fault, one clause (a client that retries for ever was charged twice)
         raise NotApplicable("a throttle that never lifts: CLIENT-RETRY-BOUND judges its end")
     failing = [h for h in ctx.hits if h.fault.startswith("persistent")]
+    if not failing:
+        # a driver that died or hung before the error answer surfaced nothing: its non-zero
+        # exit is no credit (breaker, 2026-11-30: SIGKILL after page 1 passed forbidden-403)
+        raise Failure(
+            f"the client {ctx.run.describe()} before the error answer was served (it never "
+            "asked for the page that fails)",
+            ctx.hits[-1:],
+        )
     if ctx.run.timed_out or ctx.run.cut:
         raise Failure(f"after the error answer the client {ctx.run.describe()}", failing[-1:])
     if ctx.run.exit_code == 0:
@@ -554,6 +581,12 @@ def check_no_silent_cap(ctx: Context) -> str:
     if not ctx.run.ok:
         raise NotApplicable(f"the client {ctx.run.describe()}")
     pages = max((h.page or 0) for h in ctx.hits if h.status == 200)
+    if pages <= CAP_PAGES and len(ctx.output) <= CAP_ITEMS:
+        # a short walk cannot show a cap of 1,000 pages or 10,000 items (breaker, 2026-11-30)
+        raise NotApplicable(
+            f"a walk of {pages} page(s) cannot show a cap; long-walk walks past "
+            f"{CAP_PAGES:,} pages and {CAP_ITEMS:,} items"
+        )
     return f"walked all {pages} page(s), {len(ctx.output)} id(s)"
 
 
@@ -573,12 +606,11 @@ def check_free_branches(ctx: Context) -> str:
     ends = [h for h in ctx.hits if h.end]
     if ends and ctx.built.server.end_marker != "null":
         branches.append({"absent": "next absent", "empty": 'next ""'}[ctx.built.server.end_marker])
-    if any(h.status == 403 for h in ctx.hits):
-        branches.append("403")
+    branches += sorted({str(h.status) for h in ctx.hits if h.status in (401, 403)})
     if any("problem+json" in h.media_type for h in ctx.hits):
         branches.append("problem+json errors")
     if not branches:
-        return "no empty pageToken sent (the kit answers it with 400)"
+        raise NotApplicable("no FREE branch was served here (and no empty pageToken was sent)")
     return "survived " + ", ".join(branches) + "; no empty pageToken sent"
 
 

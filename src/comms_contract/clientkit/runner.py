@@ -201,6 +201,16 @@ def _held_signals() -> Iterator[None]:
             signal.raise_signal(sig)
 
 
+def _flooded(out: IO[bytes], err: IO[bytes]) -> str:
+    """Why the driver's output is past what the kit keeps ("" when it is not): a driver that
+    prints without end would fill the disk until its timeout (breaker, 2026-11-30: 3 GiB)."""
+    for name, handle in (("stdout", out), ("stderr", err)):
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_OUTPUT:
+            return f"having printed more than {MAX_OUTPUT >> 20} MiB on {name}"
+    return ""
+
+
 def _read(handle: IO[bytes]) -> str:
     handle.seek(0)
     return handle.read(MAX_OUTPUT).decode("utf-8", "replace")
@@ -246,6 +256,10 @@ def run_driver(
                 if now >= deadline:
                     timed_out = True
                     break
+                flood = _flooded(out, err)
+                if flood:
+                    cut, cut_kind = flood, "output"
+                    break
                 wake.wait(min(0.1, deadline - now))
                 wake.clear()
         finally:
@@ -253,6 +267,8 @@ def run_driver(
                 with _held_signals():
                     _kill_group(proc)
                     proc.wait()
+        if not (cut or timed_out) and _flooded(out, err):  # it printed it all before a poll
+            cut, cut_kind = _flooded(out, err), "output"
         return DriverRun(
             exit_code=None if (timed_out or cut) else proc.returncode,
             timed_out=timed_out,
@@ -361,6 +377,9 @@ class KitReport:
             lines.append(paint(text, row["status"]))
         n_fail = sum(not r.passed for r in self.results)
         verdict = "conforms" if self.code == 0 else f"{n_fail} scenario run(s) with violations"
+        idle = sum(row["status"] == "n/a" for row in self.clause_summary())
+        if idle:  # a subset of scenarios vouches only for what it exercised
+            verdict += f"; {idle} clause(s) not exercised by these scenarios"
         advisories = sum(bool(r.advisories) for r in self.results)
         if advisories:
             verdict += f", {advisories} with advisories"

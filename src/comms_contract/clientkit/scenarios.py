@@ -144,10 +144,13 @@ class AlwaysFail(Fault):
     message: str = "Internal server error"
     code: int = 20500
     problem: bool = False
+    headers: dict[str, str] | None = None
 
     def answer(self, hit: Hit) -> ApiError | None:
         hit.fault = f"persistent {self.status}"
-        return ScenarioError(self.status, self.code, self.message, problem=self.problem)
+        return ScenarioError(
+            self.status, self.code, self.message, dict(self.headers or {}), problem=self.problem
+        )
 
     @property
     def allowance(self) -> int:
@@ -606,6 +609,26 @@ SCENARIOS: dict[str, Scenario] = {
             blame="CLIENT-NO-SILENT-CAP",
         ),
         Scenario(
+            "unauthorized-401",
+            "page 2 answers 401 with a Basic challenge (credentials revoked mid-walk): surface "
+            "it, do not end the list there",
+            "error",
+            _simple(
+                50,
+                {"pageSize": 20},
+                faults=[
+                    AlwaysFail(
+                        2,
+                        401,
+                        "Authentication Error - invalid or missing credentials",
+                        20003,
+                        headers={"WWW-Authenticate": 'Basic realm="Twilio API"'},
+                    )
+                ],
+            ),
+            blame="CLIENT-SURFACES-ERRORS",
+        ),
+        Scenario(
             "forbidden-403",
             "page 2 answers 403 as problem+json (the FREE alternative to 401): surface it",
             "error",
@@ -636,10 +659,17 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "unknown-fields",
-            "unknown fields everywhere, status PAUSED on some operations, next absent at the end",
+            "unknown fields everywhere, status PAUSED on some operations",
             "complete",
-            _simple(60, {"pageSize": 25}, extras=True, paused_every=3, end_marker="absent"),
+            _simple(60, {"pageSize": 25}, extras=True, paused_every=3),
             blame="CLIENT-TOLERANT",
+        ),
+        Scenario(
+            "end-absent",
+            "the last page leaves next out (instead of null)",
+            "complete",
+            _simple(45, {"pageSize": 20}, end_marker="absent"),
+            blame="CLIENT-FREE-BRANCHES",
         ),
         Scenario(
             "page-size-1000",
