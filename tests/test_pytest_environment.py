@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from harness import FRAME, run_against
+from harness import run_against
 
 from comms_contract.server.app import ReferenceServer
 
@@ -56,7 +56,7 @@ def test_plain_pytest_without_autoloading_runs_the_fuzzer(tmp_path):
     )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    assert "internal error" not in out and not FRAME.search(out), out
+    assert "internal error" not in out and "Traceback" not in out, out
     assert "PASS     NO-5XX" in out, out
 
 
