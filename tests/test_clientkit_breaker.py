@@ -71,3 +71,21 @@ def test_a_driver_that_prints_without_end_is_cut(monkeypatch) -> None:
     run = report.result("multi-page").run
     assert run.cut_kind == "output" and not run.timed_out, lines(report)
     assert report.code == 1
+
+
+@pytest.mark.parametrize(
+    ("script", "scenario", "clause"),
+    [
+        ("null_token_after_end.py", "multi-page", "CLIENT-NO-EXTRA-REQUEST"),
+        ("challenge_auth.py", "multi-page", "CLIENT-AUTH"),
+        ("naive_dates.py", "filtered", "CLIENT-DATES"),
+        ("capped_20_pages.py", "long-walk", "CLIENT-NO-SILENT-CAP"),
+    ],
+)
+def test_one_bug_is_charged_to_one_clause(script: str, scenario: str, clause: str) -> None:
+    """One fault, one clause: ``pageToken=null`` after the end was also "not a token the
+    server issued" (CLIENT-TOKEN-VERBATIM); the repeat after a 401 challenge also "repeated a
+    request answered 401" (CLIENT-SURFACES-ERRORS); a wrong window or a cut list also failed
+    CLIENT-EXACTLY-ONCE without saying it followed from the first."""
+    report = run_kit(driver(script), [scenario], timeout=20, zones=EAST)
+    assert report.failed == {clause}, lines(report)

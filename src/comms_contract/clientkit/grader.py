@@ -231,7 +231,10 @@ def check_follow_next(ctx: Context) -> str:
 
 def check_token_verbatim(ctx: Context) -> str:
     issued = set(ctx.built.server.next_pages) | set(ctx.built.server.self_pages)
-    sent = [h for h in ctx.hits if h.values("pageToken")]
+    # a request after the walk's end is CLIENT-NO-EXTRA-REQUEST's, whatever token it carries
+    # ("null", from a null next): one fault, one clause (breaker, 2026-11-30)
+    end = next((i for i, h in enumerate(ctx.hits) if h.end), len(ctx.hits))
+    sent = [h for h in ctx.hits[: end + 1] if h.values("pageToken")]
     if not sent:
         raise NotApplicable("no pageToken was sent")
     for h in sent:
@@ -483,7 +486,7 @@ def check_exactly_once(ctx: Context) -> str:
     extra = sorted(set(out) - set(expected))
     parts = []
     if dupes:
-        parts.append(f"{len(dupes)} id(s) printed more than once (e.g. {dupes[0]})")
+        parts.append(f"{len(dupes)} id(s) printed more than once (e.g. {dupes[0][:80]!r})")
     if missing:
         parts.append(f"{len(missing)} of {len(expected)} id(s) missing (e.g. {missing[0]})")
     if extra:
@@ -505,7 +508,13 @@ def _serving(ctx: Context, *groups: list[str]) -> list[Hit]:
 
 
 def check_surfaces_errors(ctx: Context) -> str:
-    errors = [h for h in ctx.hits if 400 <= h.status < 500 and h.status != 429]
+    # a 401 to a request without valid credentials, and its repeat with them, are an auth
+    # challenge: CLIENT-AUTH's (breaker, 2026-11-30: charged twice)
+    errors = [
+        h
+        for h in ctx.hits
+        if 400 <= h.status < 500 and h.status != 429 and not (h.status == 401 and not h.auth_ok)
+    ]
     retried = [
         h for h in errors if sum(1 for o in ctx.hits if o.key() == h.key() and o.seq > h.seq)
     ]
@@ -632,6 +641,26 @@ CHECKS: dict[str, Callable[[Context], str]] = {
 }
 
 
+# clauses whose violation makes the printed list wrong by itself: a wrong window, a walk cut
+# short or not followed (a duplicate is never explained by them)
+EXPLAINS_WRONG_LIST = ("CLIENT-FOLLOW-NEXT", "CLIENT-NO-SILENT-CAP", "CLIENT-DATES")
+
+
+def _explain_wrong_list(result: ScenarioResult, ctx: Context) -> None:
+    """CLIENT-EXACTLY-ONCE reads N/A when the only thing wrong with the list (ids missing,
+    extra or out of order, none twice) follows from another clause's violation in the same
+    run: one fault, one clause (breaker, 2026-11-30: a date bug also failed EXACTLY-ONCE)."""
+    verdict = result.verdict("CLIENT-EXACTLY-ONCE")
+    causes = [c for c in EXPLAINS_WRONG_LIST if c in result.failed]
+    if verdict.status != "fail" or not causes:
+        return
+    if any(n > 1 for n in Counter(ctx.output).values()):
+        return
+    verdict.status = "n/a"
+    verdict.message = f"the list is wrong because of {', '.join(causes)}: {verdict.message}"
+    verdict.evidence = []
+
+
 def grade(
     scenario: Scenario,
     built: Built,
@@ -664,6 +693,7 @@ def grade(
         dropped,
         zone=zone,
     )
+    _explain_wrong_list(result, ctx)
     if scenario.expect == "complete" and not run.ok:
         if result.failed:
             result.notes.append(

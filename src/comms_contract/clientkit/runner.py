@@ -357,6 +357,7 @@ class KitReport:
         for r in self.results:
             status = "pass" if r.passed else "fail"
             run = r.run.describe(stderr=False) if not r.run.cut else f"stopped ({r.run.cut_kind})"
+            run += ";" if len(run) > 10 else ""  # "was killed ... without finishing; 1 request(s)"
             head = f"{status.upper():<4} {r.label:<46} {run:<10} "
             head += f"{len(r.hits) + r.dropped} request(s), {r.run.duration:.1f}s"
             lines.append(paint(head, status))
