@@ -7,6 +7,7 @@ tests once in-process and turns the per-clause ledger into an exit code (``EXIT_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -14,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from comms_contract import __version__, catalog
 from comms_contract.config import (
@@ -95,8 +96,14 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"comms-contract: error: {message} (see '{self.prog} --help')\n")
 
 
+DESCRIPTION = (
+    "comms-contract: run the conformance suite, serve the reference server, list the clauses."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="comms-contract", description=__doc__.splitlines()[0])
+    # __doc__ is None under python -OO
+    p = OneLineParser(prog="comms-contract", description=(__doc__ or DESCRIPTION).splitlines()[0])
     p.add_argument("--version", action="version", version=f"comms-contract {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -271,11 +278,20 @@ def run_suite(
         str(here),
         "-c",
         str(here / "pytest.ini"),
+        # the plugins a run needs, named (autoloading is off, own_pytest_environment); under
+        # python -O the ones the suite's plugin registers itself broke schemathesis' collector
         "-p",
-        "comms_contract.plugin",  # it registers hypothesis' and schemathesis' plugins
+        "_hypothesis_pytestplugin",
+        "-p",
+        "schemathesis.pytest.plugin",
+        "-p",
+        "comms_contract.plugin",
         "-p",
         "no:cacheprovider",
-        "--assert=plain",  # checks raise ClauseViolations; rewriting plugins cost ~2 s a run
+        # checks raise ClauseViolations; rewriting plugins costs ~2 s a run. Under python -O
+        # rewriting stays: schemathesis' collector relies on an assert (stripped by -O, every
+        # test became a schemathesis case: 27 collection errors), which rewriting keeps
+        "--assert=rewrite" if sys.flags.optimize else "--assert=plain",
         *terminal,
         "-W",
         "ignore::DeprecationWarning",
@@ -526,7 +542,66 @@ def _end_process_now(code: int) -> NoReturn:
     os._exit(code)
 
 
+class GuardedStdout:
+    """``sys.stdout`` for the console script: the verdict is the exit status, whatever
+    happens to the terminal. Text the stream's encoding cannot hold is replaced (``?``), a
+    closed stdout is /dev/null, and a write that fails (a reader gone: EPIPE; a full disk:
+    ENOSPC) ends the writing, not the run: before, each gave a traceback and exit 1 on a
+    passing run (breaker, 2026-11-30). ``failure`` is the first such error."""
+
+    def __init__(self, stream: Any) -> None:
+        if stream is None:  # started with descriptor 1 closed
+            stream = open(os.devnull, "w", encoding="utf-8")  # the process keeps it
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="replace")
+        self.stream = stream
+        self.failure: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.failure is None:
+            try:
+                return self.stream.write(text)
+            except OSError as exc:
+                self._fail(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failure is None:
+            try:
+                self.stream.flush()
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.failure = exc
+        # the interpreter flushes stdout once more at exit: the descriptor now goes nowhere
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    guard = None
+    if argv is None:  # the console script's own stdout (a caller's main([...]) keeps theirs)
+        guard = GuardedStdout(sys.stdout)
+        sys.stdout = guard  # type: ignore[assignment]
+    code = _main(argv)
+    if guard is not None and guard.failure is not None:
+        if isinstance(guard.failure, BrokenPipeError):
+            # the reader went away (``comms-contract clauses | head``): a listing ends as a
+            # Unix tool killed by SIGPIPE would (141); a run or check keeps its verdict
+            return code if code in (EXIT_OK, EXIT_VIOLATION) else 128 + signal.SIGPIPE
+        print(
+            f"comms-contract: warning: the report could not be written to stdout: "
+            f"{guard.failure.strerror or guard.failure}; the exit status is the verdict",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error already printed
@@ -539,6 +614,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     }[args.command]
     args.own_process = argv is None  # the console script, not a caller's main([...])
     try:
+        os.getcwd()
+    except FileNotFoundError:  # pytest, relative report paths: nothing works without one
+        print(
+            "comms-contract: error: the current directory no longer exists; cd to one that does",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    try:
         code = handler(args)
         if argv is None and code in INTERRUPT_CODES:
             _end_process_now(code)
@@ -547,9 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("comms-contract: interrupted", file=sys.stderr)
         return interrupt_exit_code(signal.SIGINT)
     except BrokenPipeError:
-        # the reader went away (``comms-contract clauses | head``): end as a Unix tool killed
-        # by SIGPIPE would (141), never with a verdict this run did not reach; stdout now
-        # points at /dev/null so the interpreter's final flush cannot fail again
+        # a caller's own stdout (main([...])) whose reader went away: as a tool killed by
+        # SIGPIPE would (141); stdout now points at /dev/null so a final flush cannot fail
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 128 + signal.SIGPIPE

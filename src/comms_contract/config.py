@@ -225,7 +225,14 @@ TYPE_NAMES = {
 # ---- the settings file ----------------------------------------------------------------------
 def find(explicit: str | None, cwd: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
     """The settings table and where it came from, or None when there is no file."""
-    here = cwd or Path.cwd()
+    try:
+        here = cwd or Path.cwd()
+    except FileNotFoundError:
+        # the working directory was deleted: an explicit path still works, a default one
+        # cannot be there (before: a traceback, breaker 2026-11-30)
+        if not explicit:
+            return None
+        here = Path("/")
     if explicit:
         path = Path(explicit)
         if path.is_dir():
@@ -527,6 +534,14 @@ def build_run_config(
         token = values["auth_token"] or defaults.auth_token
     else:
         account, token = values["account_id"] or "", values["auth_token"] or ""
+    for label, value in (("account id", account), ("auth token", token)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a byte the locale could not decode (os.environ, argv)
+            raise ConfigError(
+                f"the {label} is not UTF-8 text (it holds a byte the locale could not decode): "
+                "HTTP Basic sends credentials as UTF-8 (RFC 7617); check how it is set"
+            ) from None
     if ":" in account:
         # RFC 7617: the user-id of HTTP Basic cannot contain a colon
         raise ConfigError("the account id must not contain ':' (HTTP Basic cannot carry it)")

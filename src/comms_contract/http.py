@@ -138,6 +138,39 @@ class Target:
                 f"{MIN_REMOTE_SECRET} cannot be kept out of reports reliably and are accepted "
                 "only for loopback or in-process targets"
             )
+        problem = http_setup_error()
+        if problem:
+            raise ConfigError(f"cannot set up HTTP for {shown}: {problem}")
+
+
+# environment variables httpx reads (trust_env): a client built here honours them, as the
+# suite's lanes do; named (never quoted: a proxy URL may hold a password) when they are why
+PROXY_ENVIRONMENT = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+TLS_ENVIRONMENT = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _set_in_environment(names: Sequence[str]) -> list[str]:
+    import os
+
+    return [n for n in names for v in (n, n.lower()) if os.environ.get(v)][:3]
+
+
+def http_setup_error() -> str | None:
+    """Why this environment cannot build the suite's HTTP client, in one line; None if it can.
+
+    Checked before the first request: a ``SSL_CERT_FILE`` that does not exist, a SOCKS proxy
+    without ``socksio``, a proxy URL httpx cannot parse, or no file descriptor left for an
+    event loop had surfaced as INTERNALERROR in the middle of the run (breaker, 2026-11-30)."""
+    try:
+        client = httpx.AsyncClient(**LANE_CLIENT_OPTIONS)
+        del client  # nothing was opened: the pools connect on first use
+        asyncio.new_event_loop().close()  # a lane's loop needs a socket pair
+    except Exception as exc:  # whatever the environment breaks, said in one line
+        text = " ".join(str(exc).split())[:300] or type(exc).__name__
+        names = _set_in_environment(PROXY_ENVIRONMENT + TLS_ENVIRONMENT)
+        where = f" (from {', '.join(names)} in the environment)" if names else ""
+        return redact(f"{type(exc).__name__}: {text}{where}")
+    return None
 
 
 ECHOED = (
@@ -684,13 +717,7 @@ class _Lane:
     def __init__(self, transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout) -> None:
         self.loop = asyncio.new_event_loop()
         self.loop.set_exception_handler(_quiet_abandoned_tasks)
-        self.http = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            follow_redirects=False,
-            headers={"User-Agent": "comms-contract", "Accept-Encoding": ACCEPT_ENCODING},
-            event_hooks={"response": [_shelve_unusable_location]},
-        )
+        self.http = httpx.AsyncClient(transport=transport, timeout=timeout, **LANE_CLIENT_OPTIONS)
 
     def cancel_from_outside(self) -> None:
         """Cancel the request this lane's thread is waiting on (called from another thread
@@ -1114,6 +1141,14 @@ async def _shelve_unusable_location(response: httpx.Response) -> None:
         del response.headers["location"]
 
 
+# every lane's httpx client, and the one ``http_setup_error`` builds to try the environment
+LANE_CLIENT_OPTIONS: dict[str, Any] = {
+    "follow_redirects": False,
+    "headers": {"User-Agent": "comms-contract", "Accept-Encoding": ACCEPT_ENCODING},
+    "event_hooks": {"response": [_shelve_unusable_location]},
+}
+
+
 def _error_text(exc: Exception) -> str:
     """An HTTP library error as one readable line: scrubbed, whitespace folded, without the
     Python reprs h11 appends (``illegal header line: bytearray(b'X: a\\rb')``), at most 200
@@ -1160,6 +1195,13 @@ def _connect_message(target: Target, exc: Exception) -> str:
         )
     if not text:
         text = "the server closed the connection before answering"
+    proxies = _set_in_environment(PROXY_ENVIRONMENT)
+    if proxies:  # httpx sends through it: a dead proxy is not a dead server
+        return (
+            f"cannot connect to {target.root} through the proxy set in "
+            f"{', '.join(proxies)}: {redact(text)}; is the proxy up, or should NO_PROXY "
+            "name this host?"
+        )
     return (
         f"cannot connect to {target.root}: {redact(text)}; is the server up and --base-url right?"
     )

@@ -124,6 +124,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     preset = next((p for p in config.pluginmanager.get_plugins() if hasattr(p, "run_config")), None)
     requested = preset is not None or _contract_run_requested(config)
+    blocked = [_entry_point_names().get(m, m) for m in NEEDED_PLUGINS]
+    blocked = [name for name in blocked if config.pluginmanager.is_blocked(name)]
+    if requested and blocked:  # the fuzzer without cases, or a seed nobody applies
+        raise pytest.UsageError(
+            f"comms-contract: the contract tests need the pytest plugin {blocked[0]!r}, "
+            f"disabled here with -p no:{blocked[0]}"
+        )
     if requested and getattr(config.option, "dist", "no") != "no":
         _stay_in_one_process(config)
     # a signal can land inside a gc callback (hypothesis installs one) or a __del__, where
@@ -144,12 +151,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     warning = run_config.target.unredacted_warning
     if requested and warning:
-        config.issue_config_time_warning(pytest.PytestConfigWarning(warning), stacklevel=2)
+        _warn(config, warning)
     if requested and getattr(config.option, "hypothesis_seed", None) is None:
         # the contract's generated cases follow --comms-seed, so a verdict is reproducible
         config.option.hypothesis_seed = run_config.seed
     session = ContractSession(run_config)
     session.runner = preset is not None  # the runner prints the report itself
+    session.verbosity = config.get_verbosity()
     if preset is not None:
         preset.session = session
     elif requested:
@@ -158,10 +166,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_RESTORE_SIGNALS] = arm([])
     install(session)
     if any(str(a).startswith("--comms-auth-token") for a in config.invocation_params.args):
-        config.issue_config_time_warning(
-            pytest.PytestConfigWarning("--comms-" + CREDENTIALS_ON_ARGV.removeprefix("--")),
-            stacklevel=2,
-        )
+        _warn(config, "--comms-" + CREDENTIALS_ON_ARGV.removeprefix("--"))
 
 
 def _stay_in_one_process(config: pytest.Config) -> None:
@@ -172,13 +177,24 @@ def _stay_in_one_process(config: pytest.Config) -> None:
     printed. The suite's parallelism is its lanes (``--comms-workers``), inside one run.
     xdist starts its workers in its own ``pytest_configure`` (trylast): this runs first."""
     config.option.dist = "no"
-    config.issue_config_time_warning(
-        pytest.PytestConfigWarning(
-            "comms-contract: the contract tests run in one process (their independent "
-            "requests go out on --comms-workers lanes): -n/--dist is ignored for this session"
-        ),
-        stacklevel=2,
+    _warn(
+        config,
+        "comms-contract: the contract tests run in one process (their independent requests "
+        "go out on --comms-workers lanes): -n/--dist is ignored for this session",
     )
+
+
+_NOTES = pytest.StashKey[list[str]]()
+
+
+def _warn(config: pytest.Config, text: str) -> None:
+    """A configuration warning in pytest's warnings summary; under a user's ``filterwarnings =
+    error`` (common in projects), which turns it into an exception and the session into
+    INTERNALERROR before any test ran (breaker, 2026-11-30), a line of the clause summary."""
+    try:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(text), stacklevel=2)
+    except Warning:
+        config.stash.setdefault(_NOTES, []).append(text)
 
 
 def _scrub_debug_log(config: pytest.Config) -> None:
@@ -580,6 +596,23 @@ def write_reports(run: ContractSession) -> None:
     run.reports_written = True
 
 
+def pytest_internalerror(excrepr: object, excinfo: pytest.ExceptionInfo[BaseException]):
+    """An exception that ends pytest's session (the machine out of file descriptors, say) is
+    a run error with its one line, so the verdict reads ERROR, not PASS with every clause
+    skipped (breaker, 2026-11-30). The runner prints that line instead of pytest's
+    INTERNALERROR dump (``-v`` keeps the dump); plain pytest prints both."""
+    try:
+        run = current()
+    except RuntimeError:
+        return None
+    first = str(excinfo.value).strip().splitlines()
+    text = f"{excinfo.typename}: {first[0]}" if first else excinfo.typename
+    run.errors.append(redact(f"the run stopped: {text[:300]} (-v shows where)"))
+    if run.runner and run.verbosity < 1:
+        return True  # handled: pytest prints no INTERNALERROR lines
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest's --junitxml writes its file
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
@@ -630,9 +663,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         run = current()
     except RuntimeError:
         return
-    if run.runner or not run.ledger.touched:
+    notes = config.stash.get(_NOTES, [])
+    if run.runner or not (run.ledger.touched or notes):
         return  # the runner prints its own report; or no contract test ran
     terminalreporter.section("comms-contract clauses")
+    for note in notes:
+        terminalreporter.write_line(f"warning: {note.removeprefix('comms-contract: ')}")
+    if not run.ledger.touched:
+        return
     lines = report.terminal_lines(
         run,
         colour=terminalreporter.hasmarkup,

@@ -226,7 +226,10 @@ class Redactor:
         if auth_token in self._tokens:
             return True
         self._tokens.append(auth_token)
-        views = {auth_token, auth_token.encode("utf-8").decode("latin-1")}  # str and bytes
+        # surrogateescape: a token read from a non-UTF-8 environment is masked as the bytes it
+        # came from (the run itself refuses it with one line, config.build_run_config)
+        raw = auth_token.encode("utf-8", "surrogateescape")
+        views = {auth_token, raw.decode("latin-1")}  # str and bytes
         for view in views:
             folded, n = view.translate(_ASCII_LOWER), min(PIECE, len(view))
 
@@ -235,7 +238,7 @@ class Redactor:
 
             keep = raw_keep if skip_predictable else None
             self._add(self._patterns, _Pattern.build(view, PIECE, fold_case=True, keep=keep))
-        secret = auth_token.encode("utf-8")
+        secret = raw
         # hex of the token's bytes (a debug dump), either case: every window of 2 x PIECE hex
         # digits is masked, so a survivor holds fewer than PIECE whole bytes at either
         # alignment

@@ -63,6 +63,7 @@ class ContractSession:
         self.issued_tokens: set[str] = set()
         self.errors: list[str] = []
         self.fatal: str | None = None  # why the target could not be tested further (redacted)
+        self.verbosity = 0  # pytest's -v count (the plugin sets it)
         # the signal that ended the run early ("SIGINT", "SIGTERM"...), None for a whole run;
         # an interrupted run is never reported as a pass: the writers read this
         self.interrupted: str | None = None
