@@ -83,3 +83,42 @@ def test_plain_pytest_under_xdist_runs_the_contract_in_one_process(tmp_path):
 
     statuses = {c["id"]: c["status"] for c in json.loads(report.read_text())["clauses"]}
     assert statuses["AUTH"] == statuses["WALK-EXACTLY-ONCE"] == "pass", statuses
+
+
+@pytest.mark.parametrize(
+    ("autoload", "form"),
+    [
+        (True, ["-p", "comms_contract.plugin"]),
+        (True, "conftest"),
+        (True, ["-p", "comms_contract"]),
+        (False, ["-p", "comms_contract"]),
+        (False, ["-p", "comms_contract.plugin"]),
+        (False, "conftest"),
+    ],
+    ids=lambda v: "autoload" if v is True else "no-autoload" if v is False else str(v),
+)
+def test_every_way_of_naming_the_plugin_loads_it_once(tmp_path, autoload, form):
+    """Breaker, 2026-11-30: with autoloading on, ``-p comms_contract.plugin`` or
+    ``pytest_plugins = ["comms_contract.plugin"]`` in a conftest (the usual way to enable a
+    plugin) died with pluggy's "Plugin already registered under a different name" and a dump
+    of every plugin (exit 3, or 1: "violations"): the entry point had another name."""
+    from comms_contract.paths import contracts_dir
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMMS_", "PYTEST_"))}
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    args = list(form) if isinstance(form, list) else []
+    if form == "conftest":
+        (tmp_path / "conftest.py").write_text('pytest_plugins = ["comms_contract.plugin"]\n')
+        (tmp_path / "test_mine.py").write_text("def test_mine():\n    pass\n")
+        args = ["test_mine.py"]
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args,
+            str(contracts_dir()), "--comms-profile", "quick", "--comms-clause", "ENVELOPE",
+        ],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "already registered" not in out and out.count("PASS     ENVELOPE") == 1, out
