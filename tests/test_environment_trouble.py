@@ -93,11 +93,10 @@ def test_a_disabled_plugin_the_contract_needs_is_a_usage_error(tmp_path, plugin)
     assert f"no:{plugin}" in out and "internal error" not in out, out
 
 
-@pytest.mark.parametrize(
-    "args", [["-n", "2"], ["--comms-auth-token", "mock-7f3e9c1a5b2d8046"]], ids=["xdist", "argv"]
-)
-def test_the_plugins_warnings_under_filterwarnings_error_do_not_stop_the_run(tmp_path, args):
+def test_the_plugins_warnings_under_filterwarnings_error_do_not_stop_the_run(tmp_path):
+    """Both of its warnings at once: -n ignored, and the token on the command line."""
     (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings =\n    error\n")
+    args = ["-n", "2", "--comms-auth-token", "mock-7f3e9c1a5b2d8046"]
     proc = plain_pytest(tmp_path, "-c", str(tmp_path / "pytest.ini"), *args)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
@@ -182,17 +181,16 @@ def test_a_reader_gone_keeps_the_verdict(tmp_path):
     assert code == 0 and "Traceback" not in err, err
 
 
-@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
-def test_a_stdout_that_cannot_hold_the_report_characters_keeps_the_verdict(tmp_path, encoding):
-    proc = cli_process(tmp_path, env={"PYTHONIOENCODING": encoding}, every_clause=True)
+def test_a_stdout_that_cannot_hold_the_report_characters_keeps_the_verdict(tmp_path):
+    proc = cli_process(tmp_path, env={"PYTHONIOENCODING": "ascii"}, every_clause=True)
     code, out, err = finished(proc)  # the whole table: its cut lines end in "…"
     assert code == 0 and "Traceback" not in err, err
     assert out.rstrip().endswith("result: PASS  29 pass, 3 skipped"), out
 
 
-@pytest.mark.parametrize("flag", ["-O", "-OO"])
-def test_optimised_python_runs_the_suite(tmp_path, flag):
-    code, out, err = finished(cli_process(tmp_path, flag))
+def test_optimised_python_runs_the_suite(tmp_path):
+    """-OO: asserts stripped (as -O: schemathesis' collector) and docstrings gone (the CLI's)."""
+    code, out, err = finished(cli_process(tmp_path, "-OO"))
     assert code == 0 and "Traceback" not in err, (out, err)
 
 

@@ -90,14 +90,12 @@ def test_plain_pytest_under_xdist_runs_the_contract_in_one_process(tmp_path):
     [
         (True, ["-p", "comms_contract.plugin"]),
         (True, "conftest"),
-        (True, ["-p", "comms_contract"]),
-        (False, ["-p", "comms_contract"]),
-        (False, ["-p", "comms_contract.plugin"]),
+        # autoloading off: -p comms_contract in test_plain_pytest_without_autoloading_...
         (False, "conftest"),
     ],
     ids=lambda v: "autoload" if v is True else "no-autoload" if v is False else str(v),
 )
-def test_every_way_of_naming_the_plugin_loads_it_once(tmp_path, autoload, form):
+def test_naming_the_plugin_loads_it_once(tmp_path, autoload, form):
     """Breaker, 2026-11-30: with autoloading on, ``-p comms_contract.plugin`` or
     ``pytest_plugins = ["comms_contract.plugin"]`` in a conftest (the usual way to enable a
     plugin) died with pluggy's "Plugin already registered under a different name" and a dump
