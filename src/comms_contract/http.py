@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import contextlib
 import email.utils
+import errno
 import ipaddress
 import json
 import math
@@ -161,13 +162,23 @@ def http_setup_error() -> str | None:
     Checked before the first request: a ``SSL_CERT_FILE`` that does not exist, a SOCKS proxy
     without ``socksio``, a proxy URL httpx cannot parse, or no file descriptor left for an
     event loop had surfaced as INTERNALERROR in the middle of the run (breaker, 2026-11-30)."""
+    import socket
+
     try:
         client = httpx.AsyncClient(**LANE_CLIENT_OPTIONS)
         del client  # nothing was opened: the pools connect on first use
-        asyncio.new_event_loop().close()  # a lane's loop needs a socket pair
+        for end in socket.socketpair():  # what a lane's event loop needs first
+            end.close()
     except Exception as exc:  # whatever the environment breaks, said in one line
         text = " ".join(str(exc).split())[:300] or type(exc).__name__
-        names = _set_in_environment(PROXY_ENVIRONMENT + TLS_ENVIRONMENT)
+        if isinstance(exc, ImportError) or "proxy" in text.lower():
+            names = _set_in_environment(PROXY_ENVIRONMENT)
+        elif isinstance(exc, OSError) and exc.errno not in (errno.EMFILE, errno.ENFILE):
+            names = _set_in_environment(TLS_ENVIRONMENT)  # a CA file or folder
+        elif isinstance(exc, (ValueError, httpx.InvalidURL)):
+            names = _set_in_environment(PROXY_ENVIRONMENT)  # a proxy URL httpx cannot parse
+        else:
+            names = []
         where = f" (from {', '.join(names)} in the environment)" if names else ""
         return redact(f"{type(exc).__name__}: {text}{where}")
     return None
