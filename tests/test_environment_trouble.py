@@ -50,12 +50,15 @@ def test_an_http_setup_the_environment_breaks_is_one_line_before_any_request(
 
 
 def test_a_dead_proxy_is_named_as_the_proxy(capsys, monkeypatch):
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    monkeypatch.setenv("http_proxy", dead)  # both cases set, as many CI images do: named once
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     with serve(ReferenceServer()) as url:
         code, out, err, elapsed = run_cli(capsys, "--base-url", url, "--profile", "quick")
     assert_clear_error(code, out, err, elapsed, "HTTP_PROXY")
+    assert err.count("HTTP_PROXY") == 1, err
 
 
 def test_a_token_that_is_not_text_is_named_not_quoted(capsys, monkeypatch):

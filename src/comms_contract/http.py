@@ -15,8 +15,10 @@ import errno
 import ipaddress
 import json
 import math
+import os
 import re
 import shlex
+import socket
 import threading
 import time
 import zlib
@@ -151,9 +153,8 @@ TLS_ENVIRONMENT = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
 def _set_in_environment(names: Sequence[str]) -> list[str]:
-    import os
-
-    return [n for n in names for v in (n, n.lower()) if os.environ.get(v)][:3]
+    """Those of ``names`` set in the environment, in either case (httpx reads both), once."""
+    return [n for n in names if os.environ.get(n) or os.environ.get(n.lower())][:3]
 
 
 def http_setup_error() -> str | None:
@@ -162,8 +163,6 @@ def http_setup_error() -> str | None:
     Checked before the first request: a ``SSL_CERT_FILE`` that does not exist, a SOCKS proxy
     without ``socksio``, a proxy URL httpx cannot parse, or no file descriptor left for an
     event loop had surfaced as INTERNALERROR in the middle of the run (breaker, 2026-11-30)."""
-    import socket
-
     try:
         client = httpx.AsyncClient(**LANE_CLIENT_OPTIONS)
         del client  # nothing was opened: the pools connect on first use
