@@ -18,6 +18,7 @@ from hostile import (
     assert_no_crash,
     raw,
 )
+from starlette.responses import Response
 
 from comms_contract.http import BodyError, Exchange, decode_json, parse_retry_after
 from comms_contract.server import ReferenceServer
@@ -210,3 +211,47 @@ def test_http_library_errors_read_as_one_line_without_python_reprs():
     exc = httpx.RemoteProtocolError("illegal header line: bytearray(b'X-Lf: val\\rue')")
     assert _error_text(exc) == "illegal header line"
     assert _error_text(httpx.ReadError("")) == "ReadError"
+
+
+class AcceptsPageSizeZeroThen500(ReferenceServer):
+    """``pageSize=0`` answered 200 (a SIZE-RANGE fault), and its repeat with a 500."""
+
+    seen = 0
+
+    def parse_page_size(self, raw):
+        return None if raw == "0" else super().parse_page_size(raw)
+
+    def respond(self, request):
+        if request.scope["query_string"] == b"pageSize=0":
+            self.seen += 1
+            if self.seen == 2:
+                return BROKEN_ANSWERS["500 with an HTML body"]()
+        return super().respond(request)
+
+
+def test_a_repeat_that_got_a_500_does_not_make_a_finding_intermittent():
+    """Breaker, 2026-11-30: the repeat of a probe that got a wrong 200 met the server's
+    periodic 500, showed "no SIZE-RANGE fault", and the finding read "(intermittent: the same
+    request, repeated, did not show it again)": a 5xx repeat shows nothing either way."""
+    app = AcceptsPageSizeZeroThen500(seed=1)
+    out = run_against(app, clauses=["SIZE-RANGE"])
+    assert_no_crash(out)
+    assert app.seen >= 2 and "SIZE-RANGE" in out.failed, out.explain()
+    zero = [f.message for f in out.session.ledger.findings["SIZE-RANGE"] if "'0'" in f.message]
+    assert zero and not any("intermittent" in m for m in zero), zero
+
+
+class EmptyBodyForInvertedDates(ReferenceServer):
+    def respond(self, request):
+        start, end = request.query_params.get("startDate"), request.query_params.get("endDate")
+        if start and end and start > end:
+            return Response(b"", 200, media_type="application/json")
+        return super().respond(request)
+
+
+def test_inverted_dates_answered_with_an_unreadable_200_do_not_pass_date_order():
+    """Breaker, 2026-11-30: an empty 200 body to startDate > endDate counted as "an empty
+    list" for DATE-ORDER (PASS, no message), though nothing could be read."""
+    out = run_against(EmptyBodyForInvertedDates(seed=1), clauses=["DATE-ORDER"])
+    assert_no_crash(out)
+    assert out.statuses.get("DATE-ORDER") != "pass", out.explain()
